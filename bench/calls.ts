@@ -1,0 +1,123 @@
+/**
+ * Whole calls under load: SIPp as trunk and agent queue places N concurrent
+ * calls through a gateway in this process, each with pcap audio both ways for
+ * the length of the run. Reports calls completed, packets relayed against what
+ * SIPp sent, and the gateway's CPU and memory per call.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { CallSummary } from '../src/call/summary.js';
+import { freePort } from '../src/cli/free-port.js';
+import { SCENARIO_DIR, SIPP_PCAP_DIR, Sipp } from '../src/cli/sipp.js';
+import { parseConfig } from '../src/config/load.js';
+import { startGateway } from '../src/main.js';
+import { silentLogger } from '../src/ops/log.js';
+import type { SegmentSink, SegmentWriter } from '../src/recording/writer.js';
+
+export interface CallFigures {
+  readonly calls: number;
+  readonly completed: number;
+  readonly failed: number;
+  readonly packetsExpected: number;
+  readonly packetsRelayed: number;
+  readonly droppedSource: number;
+  readonly lossPct: number;
+  readonly cpuMsPerCallSecond: number;
+  readonly memKiBPerCall: number;
+}
+
+class DiscardWriter implements SegmentWriter {
+  open(): SegmentSink {
+    return { write: () => undefined, close: () => Promise.resolve() };
+  }
+}
+
+/** A pcap of `repeat` back-to-back copies of the sip-tester speech pcap, with continuous RTP sequence, timestamp and capture times. */
+function longPcap(path: string, repeat: number): number {
+  const src = readFileSync(join(SIPP_PCAP_DIR, 'g711a.pcap'));
+  const records: { ts: number; data: Buffer }[] = [];
+  for (let off = 24; off + 16 <= src.length; ) {
+    const incl = src.readUInt32LE(off + 8);
+    records.push({ ts: src.readUInt32LE(off) + src.readUInt32LE(off + 4) / 1e6, data: src.subarray(off + 16, off + 16 + incl) });
+    off += 16 + incl;
+  }
+  const first = records[0];
+  const lastRec = records.at(-1);
+  if (!first || !lastRec) throw new Error('empty pcap');
+  const span = lastRec.ts - first.ts + 0.03;
+  const out: Buffer[] = [src.subarray(0, 24)];
+  let n = 0;
+  for (let r = 0; r < repeat; r++) {
+    for (const rec of records) {
+      const t = rec.ts + r * span;
+      const hdr = Buffer.alloc(16);
+      hdr.writeUInt32LE(Math.floor(t), 0);
+      hdr.writeUInt32LE(Math.round((t % 1) * 1e6) % 1000000, 4);
+      hdr.writeUInt32LE(rec.data.length, 8);
+      hdr.writeUInt32LE(rec.data.length, 12);
+      const data = Buffer.from(rec.data);
+      const rtp = 14 + 20 + 8; // Ethernet, IPv4 without options, UDP
+      data.writeUInt16BE((n + 1) & 0xffff, rtp + 2);
+      data.writeUInt32BE((n * 240) >>> 0, rtp + 4);
+      data.writeUInt16BE(0, 14 + 20 + 6); // UDP checksum: none
+      out.push(hdr, data);
+      n++;
+    }
+  }
+  writeFileSync(path, Buffer.concat(out));
+  return n;
+}
+
+export async function measureCalls(calls: number, seconds: number, portBase: number): Promise<CallFigures> {
+  const dir = mkdtempSync(join(tmpdir(), 'recgw-bench-'));
+  const pcapFile = join(dir, 'speech.pcap');
+  const packetsPerLeg = longPcap(pcapFile, Math.max(1, Math.ceil(seconds / 7)));
+  for (const name of ['caller.xml', 'agent.xml']) {
+    const xml = readFileSync(join(SCENARIO_DIR, name), 'utf8').replace(/play_pcap_audio="[^"]+"/, `play_pcap_audio="${pcapFile}"`);
+    writeFileSync(join(dir, name), xml);
+  }
+  const [sipPort, agentPort, callerPort] = [await freePort(), await freePort(), await freePort()];
+  const config = parseConfig(
+    {
+      sip: { port: sipPort, timers: { t1: 500, t2: 4000, t4: 5000 } },
+      rtp: { portMin: portBase, portMax: portBase + calls * 4 + 100 },
+      lines: [{ number: '1000', name: 'bench', target: `sip:queue@127.0.0.1:${agentPort}`, record: true, announcement: { mode: 'early' } }],
+      log: { level: 'warn' },
+    },
+    'bench',
+  );
+  globalThis.gc?.();
+  const memBefore = process.memoryUsage().rss;
+  const running = await startGateway(config, { log: silentLogger(), writer: new DiscardWriter() });
+  const summaries: CallSummary[] = [];
+  running.gateway.on('call-ended', (s) => summaries.push(s));
+  const rate = Math.min(50, calls);
+  const rampS = calls / rate;
+  const pauseMs = Math.round((packetsPerLeg * 0.03 + rampS + 2) * 1000);
+  const cpuBefore = process.cpuUsage();
+  const wallBefore = performance.now();
+  let memPeak = 0;
+  const sampler = setInterval(() => (memPeak = Math.max(memPeak, process.memoryUsage().rss)), 250);
+  const agent = new Sipp({ scenario: join(dir, 'agent.xml'), localPort: agentPort, mediaPort: portBase - 1000, calls, timeoutSec: 120 });
+  const caller = new Sipp({ scenario: join(dir, 'caller.xml'), localPort: callerPort, mediaPort: portBase - 2000, remote: `127.0.0.1:${sipPort}`, service: '1000', calls, rate, limit: calls, pauseMs, timeoutSec: 120 });
+  await Promise.all([caller.done, agent.done]);
+  clearInterval(sampler);
+  const cpu = process.cpuUsage(cpuBefore);
+  const wallS = (performance.now() - wallBefore) / 1000;
+  await running.stop();
+  rmSync(dir, { recursive: true, force: true });
+  const relayed = summaries.reduce((sum, s) => sum + (s.legs.caller?.relayed ?? 0) + (s.legs.agent?.relayed ?? 0), 0);
+  const expected = calls * 2 * packetsPerLeg;
+  return {
+    calls,
+    completed: summaries.filter((s) => s.reason === 'caller-bye').length,
+    failed: calls - summaries.filter((s) => s.reason === 'caller-bye').length,
+    packetsExpected: expected,
+    packetsRelayed: relayed,
+    droppedSource: summaries.reduce((sum, s) => sum + (s.legs.caller?.droppedSource ?? 0) + (s.legs.agent?.droppedSource ?? 0), 0),
+    lossPct: expected > 0 ? (100 * (expected - relayed)) / expected : 0,
+    cpuMsPerCallSecond: (cpu.user + cpu.system) / 1000 / calls / wallS,
+    memKiBPerCall: Math.max(0, memPeak - memBefore) / 1024 / calls,
+  };
+}

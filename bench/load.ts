@@ -1,0 +1,47 @@
+/**
+ * `npm run bench`: the load benchmark. Figures are printed, never asserted:
+ * the machine is shared and noisy, so each figure stands beside a baseline
+ * measured in the same run.
+ *
+ *   BENCH_STEPS=50,100,200,500   concurrent calls per step
+ *   BENCH_SECONDS=10             length of each relay measurement
+ *   BENCH_CALL_STEPS=50,100,200  concurrent SIPp calls per step (whole calls, SIP + pcap audio)
+ */
+import { measureCalls } from './calls.js';
+import { measureRelay, type RelayFigures } from './relay.js';
+
+const steps = (process.env['BENCH_STEPS'] ?? '50,100,200,500').split(',').map(Number);
+const callSteps = (process.env['BENCH_CALL_STEPS'] ?? '50,100,200').split(',').filter(Boolean).map(Number);
+const seconds = Number(process.env['BENCH_SECONDS'] ?? '10');
+
+const f1 = (n: number): string => (Number.isFinite(n) ? n.toFixed(1) : '-');
+const f2 = (n: number): string => (Number.isFinite(n) ? n.toFixed(2) : '-');
+const ratio = (a: number, b: number): string => (b > 0 ? `${(a / b).toFixed(2)}x` : '-');
+
+function row(kind: string, r: RelayFigures): string {
+  return [kind.padEnd(6), String(r.calls).padStart(5), String(r.sent).padStart(9), String(r.received).padStart(9), f2(r.lossPct).padStart(7), f2(r.cpuMsPerCallSecond).padStart(10), f1(r.memKiBPerCall).padStart(10), String(r.p50us).padStart(7), String(r.p99us).padStart(7), String(r.p999us).padStart(7)].join(' ');
+}
+
+console.log(`relay: N calls = 2N RTP streams at 50 packets/s for ${seconds} s; far ends in a child process`);
+console.log('CPU is ms of CPU per call per second of call; memory is RSS growth per call; latency is send-to-receive through the relay, in microseconds\n');
+console.log('system  calls      sent  received  loss%  cpu ms/c/s  mem KiB/c     p50     p99   p99.9');
+let base = 42000;
+for (const n of steps) {
+  const plain = await measureRelay('plain', n, seconds);
+  const recgw = await measureRelay('recgw', n, seconds, base);
+  base = base + 4 * n + 200 > 60000 ? 42000 : base + 4 * n + 200;
+  console.log(row('plain', plain));
+  console.log(row('recgw', recgw));
+  console.log(`ratio recgw/plain: cpu ${ratio(recgw.cpuMsPerCallSecond, plain.cpuMsPerCallSecond)}, memory ${ratio(recgw.memKiBPerCall, plain.memKiBPerCall)}, p50 ${ratio(recgw.p50us, plain.p50us)}, p99 ${ratio(recgw.p99us, plain.p99us)}; added p99 ${recgw.p99us - plain.p99us} us\n`);
+}
+
+if (callSteps.length > 0) {
+  console.log('whole calls: SIPp trunk and agent queue, N concurrent calls with pcap audio both ways, through the gateway (recorded line)\n');
+  console.log('calls  completed  failed  packets expected  relayed   loss%  dropped-src  cpu ms/c/s  mem KiB/c');
+  let callBase = 44000;
+  for (const n of callSteps) {
+    const r = await measureCalls(n, seconds, callBase);
+    callBase = callBase + 4 * n + 300 > 60000 ? 44000 : callBase + 4 * n + 300;
+    console.log([String(r.calls).padStart(5), String(r.completed).padStart(10), String(r.failed).padStart(7), String(r.packetsExpected).padStart(17), String(r.packetsRelayed).padStart(8), f2(r.lossPct).padStart(7), String(r.droppedSource).padStart(12), f2(r.cpuMsPerCallSecond).padStart(11), f1(r.memKiBPerCall).padStart(10)].join(' '));
+  }
+}

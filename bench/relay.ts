@@ -1,0 +1,130 @@
+/**
+ * Media relay under load, in one run: N calls' worth of RTP (two streams of
+ * 50 packets/s per call) through recgw's relay path (latching legs, bridge,
+ * capture on both legs) and through a plain UDP forwarder, with the far ends
+ * in a child process. Prints loss, CPU and memory per call, and latency
+ * percentiles for both, and their ratio.
+ */
+import { spawn } from 'node:child_process';
+import { createSocket, type Socket } from 'node:dgram';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { bridge, MediaLeg } from '../src/media/leg.js';
+import { PortAllocator } from '../src/media/ports.js';
+import { LegCapture } from '../src/recording/capture.js';
+import { CaptureClock } from '../src/recording/clock.js';
+import type { SegmentSink } from '../src/recording/writer.js';
+
+export interface RelayFigures {
+  readonly calls: number;
+  readonly sent: number;
+  readonly received: number;
+  readonly lossPct: number;
+  readonly cpuMsPerCallSecond: number;
+  readonly memKiBPerCall: number;
+  readonly p50us: number;
+  readonly p99us: number;
+  readonly p999us: number;
+}
+
+interface System {
+  ports: number[];
+  setTargets(peerPorts: number[]): void;
+  close(): void;
+}
+
+/** Counts bytes and keeps nothing: the benchmark measures the path, not a store. */
+class CountingSink implements SegmentSink {
+  bytes = 0;
+  write(audio: Buffer): void {
+    this.bytes += audio.length;
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+async function recgwSystem(calls: number, base: number): Promise<System> {
+  const allocator = new PortAllocator({ address: '127.0.0.1', portMin: base, portMax: base + calls * 4 + 10 });
+  const clock = new CaptureClock();
+  const legs: MediaLeg[] = [];
+  const captures: LegCapture[] = [];
+  const t0 = performance.now();
+  for (let i = 0; i < calls; i++) {
+    const a = await MediaLeg.open(allocator, { name: 'caller', address: '127.0.0.1' });
+    const b = await MediaLeg.open(allocator, { name: 'agent', address: '127.0.0.1' });
+    bridge(a, b);
+    for (const leg of [a, b]) {
+      const capture = new LegCapture({ sink: new CountingSink(), codec: 'PCMA', payloadType: 8, t0, jitterMs: 200 });
+      clock.add(capture);
+      captures.push(capture);
+      leg.tap = (packet, view) => capture.onPacket(packet, view.payloadOffset, view.payloadLength, view.payloadType, view.timestamp, view.ssrc, performance.now());
+      legs.push(leg);
+    }
+  }
+  return {
+    ports: legs.map((l) => l.localPort),
+    setTargets: (peers) => legs.forEach((l, i) => l.setRemote({ address: '127.0.0.1', port: peers[i] ?? 0 })),
+    close: () => {
+      for (const c of captures) clock.remove(c);
+      for (const l of legs) l.close();
+    },
+  };
+}
+
+/** The baseline: per leg one socket, every datagram sent on out of the other leg's socket, no checks. */
+async function plainSystem(calls: number): Promise<System> {
+  const sockets: Socket[] = [];
+  for (let i = 0; i < calls * 2; i++) {
+    const s = createSocket({ type: 'udp4', recvBufferSize: 1 << 20 });
+    await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
+    sockets.push(s);
+  }
+  const targets: number[] = [];
+  sockets.forEach((s, i) => {
+    const other = sockets[i ^ 1];
+    if (!other) return;
+    s.on('message', (msg) => other.send(msg, targets[i ^ 1] ?? 0, '127.0.0.1'));
+  });
+  return {
+    ports: sockets.map((s) => s.address().port),
+    setTargets: (peers) => peers.forEach((p, i) => (targets[i] = p)),
+    close: () => sockets.forEach((s) => s.close()),
+  };
+}
+
+export async function measureRelay(kind: 'recgw' | 'plain', calls: number, seconds: number, portBase = 42000): Promise<RelayFigures> {
+  globalThis.gc?.();
+  const memBefore = process.memoryUsage().rss;
+  const system = kind === 'recgw' ? await recgwSystem(calls, portBase) : await plainSystem(calls);
+  const peersScript = fileURLToPath(new URL('./rtp-peers.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', peersScript, String(calls), String(seconds)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout });
+  const iterator = lines[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  const peerPorts = (JSON.parse(String(first.value)) as { ports: number[] }).ports;
+  system.setTargets(peerPorts);
+  child.stdin.write(`${JSON.stringify({ targets: system.ports })}\n`);
+  const cpuBefore = process.cpuUsage();
+  const wallBefore = performance.now();
+  let memPeak = 0;
+  const sampler = setInterval(() => (memPeak = Math.max(memPeak, process.memoryUsage().rss)), 250);
+  const last = await iterator.next();
+  clearInterval(sampler);
+  const cpu = process.cpuUsage(cpuBefore);
+  const wallS = (performance.now() - wallBefore) / 1000;
+  const r = JSON.parse(String(last.value)) as { sent: number; received: number; p50: number; p99: number; p999: number };
+  system.close();
+  lines.close();
+  return {
+    calls,
+    sent: r.sent,
+    received: r.received,
+    lossPct: r.sent > 0 ? (100 * (r.sent - r.received)) / r.sent : 0,
+    cpuMsPerCallSecond: (cpu.user + cpu.system) / 1000 / calls / wallS,
+    memKiBPerCall: Math.max(0, memPeak - memBefore) / 1024 / calls,
+    p50us: r.p50,
+    p99us: r.p99,
+    p999us: r.p999,
+  };
+}

@@ -1,0 +1,30 @@
+// Installs the test peers the suite needs when they are missing: SIPp (Debian
+// package sip-tester) plays the trunk and the agent queue. As root we install
+// through apt; otherwise we stop and name the package, never half-run the suite.
+import { execFileSync, spawnSync } from 'node:child_process';
+
+const needed = [{ command: 'sipp', pkg: 'sip-tester' }];
+
+function has(command) {
+  return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
+}
+
+const missing = needed.filter((n) => !has(n.command));
+if (missing.length > 0) {
+  const pkgs = missing.map((m) => m.pkg);
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (!isRoot) {
+    process.stderr.write(`recgw tests need: ${pkgs.join(' ')} (Debian packages). Install them: sudo apt-get install -y ${pkgs.join(' ')}\n`);
+    process.exit(1);
+  }
+  process.stderr.write(`installing ${pkgs.join(' ')} ...\n`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+  execFileSync('apt-get', ['install', '-y', '-qq', ...pkgs], { stdio: 'inherit', env });
+  for (const m of missing) {
+    if (!has(m.command)) {
+      process.stderr.write(`installed ${m.pkg} but '${m.command}' is still not on PATH\n`);
+      process.exit(1);
+    }
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * Wires one media leg to a capture: the leg's tap hands every accepted packet
+ * (after latching, so nothing injected reaches a recording) to a LegCapture
+ * that keeps it on the call's clock and writes it to a segment.
+ */
+import { performance } from 'node:perf_hooks';
+import type { MediaLeg } from '../media/leg.js';
+import { LegCapture } from '../recording/capture.js';
+import type { AudioCodec } from '../sip/sdp.js';
+import type { Call } from './call.js';
+
+export function startLegCapture(
+  call: Call,
+  leg: MediaLeg,
+  opts: { readonly codec: AudioCodec; readonly t0: number; readonly startedAt: Date },
+): LegCapture {
+  const codec = opts.codec.name === 'PCMU' ? 'PCMU' : 'PCMA';
+  const sink = call.deps.writer.open({
+    callId: call.id,
+    leg: leg.name,
+    segment: 1,
+    codec,
+    sampleRate: 8000,
+    startedAt: opts.startedAt,
+    line: call.line.name,
+    ...(call.operator !== undefined ? { operator: call.operator } : {}),
+    direction: 'inbound',
+  });
+  const capture = new LegCapture({ sink, codec, payloadType: opts.codec.payloadType, t0: opts.t0, jitterMs: call.deps.jitterMs });
+  call.deps.captureClock.add(capture);
+  leg.tap = (packet, view) => {
+    capture.onPacket(packet, view.payloadOffset, view.payloadLength, view.payloadType, view.timestamp, view.ssrc, performance.now());
+  };
+  return capture;
+}

@@ -1,0 +1,63 @@
+/** The one log line and event a finished call leaves behind, with its counters. */
+import type { LegCounters } from '../media/leg.js';
+import type { CaptureCounters } from '../recording/capture.js';
+import type { Call } from './call.js';
+
+export type CallEndReason =
+  | 'caller-bye'
+  | 'agent-bye'
+  | 'caller-cancel'
+  | 'agent-failed'
+  | 'ring-timeout'
+  | 'sdp-rejected'
+  | 'media-unavailable'
+  | 'ack-timeout'
+  | 'gateway-shutdown'
+  | 'error';
+
+export interface LegSummary extends LegCounters {
+  readonly port: number;
+  readonly capture?: CaptureCounters;
+}
+
+export interface CallSummary {
+  readonly callId: string;
+  readonly sipCallId: string;
+  readonly line: string;
+  readonly from: string;
+  readonly to: string;
+  readonly operator?: string;
+  readonly reason: CallEndReason;
+  readonly status?: number;
+  readonly startedAt: string;
+  readonly answeredAt?: string;
+  readonly durationMs: number;
+  readonly recorded: boolean;
+  readonly legs: { readonly caller?: LegSummary; readonly agent?: LegSummary };
+}
+
+export function summarise(call: Call): CallSummary {
+  const legSummary = (name: 'caller' | 'agent'): LegSummary | undefined => {
+    const leg = name === 'caller' ? call.callerLeg : call.agentLeg;
+    if (!leg) return undefined;
+    const capture = call.captures.get(name);
+    return { ...leg.counters, port: leg.localPort, ...(capture ? { capture: { ...capture.counters } } : {}) };
+  };
+  const caller = legSummary('caller');
+  const agent = legSummary('agent');
+  return {
+    callId: call.id,
+    sipCallId: call.req.callId,
+    line: call.line.name,
+    from: call.req.callingNumber,
+    to: call.req.calledNumber,
+    ...(call.operator !== undefined ? { operator: call.operator } : {}),
+    reason: call.endReason ?? 'error',
+    ...(call.failStatus !== undefined ? { status: call.failStatus } : {}),
+    startedAt: call.startedAt.toISOString(),
+    ...(call.answeredAt ? { answeredAt: call.answeredAt.toISOString() } : {}),
+    durationMs: Date.now() - call.startedAt.getTime(),
+    recorded: call.captures.size > 0,
+    legs: { ...(caller ? { caller } : {}), ...(agent ? { agent } : {}) },
+  };
+}

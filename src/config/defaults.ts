@@ -1,0 +1,37 @@
+/**
+ * The embedded defaults: `recgw start` with no file runs on loopback with no
+ * external server. A file, the environment and overrides are laid over this.
+ * `sip.publicAddress` and `rtp.publicAddress` are left out on purpose: they
+ * follow `sip.listen` and `rtp.address` unless set.
+ */
+export const DEFAULT_CONFIG_YAML = `\
+sip:
+  listen: 127.0.0.1
+  port: 5060
+  transports: [udp, tcp]
+  timers: { t1: 500, t2: 4000, t4: 5000 }
+  ringTimeoutSec: 60
+rtp:
+  address: 127.0.0.1
+  portMin: 20000
+  portMax: 30000
+trunks:
+  - name: pstn
+    addresses: [127.0.0.1]
+lines:
+  - number: "1000"
+    name: helpline
+    target: sip:queue@127.0.0.1:5070
+    record: true
+    announcement: { mode: early }
+storage:
+  kind: fs
+  dir: ./var/recordings
+recording:
+  jitterMs: 200
+log:
+  level: info
+`;
+
+/** A recorded line that names no announcement plays the built-in one, before the agent is called. */
+export const DEFAULT_ANNOUNCEMENT = { mode: 'early' } as const;

@@ -1,0 +1,107 @@
+/**
+ * Turns the merged raw tree (defaults, file, environment, overrides) into the
+ * typed GatewayConfig, checking every field once and collecting every problem.
+ */
+import type { Transport } from '../sip/engine.js';
+import type { GatewayConfig, LogConfig, RecordingConfig, RtpConfig, SipConfig, StorageConfig } from './types.js';
+import { Checker, type Mapping, type Path } from './check.js';
+import { ConfigError } from './errors.js';
+import { checkLines, checkTrunks } from './validate-lines.js';
+
+const TRANSPORTS: readonly Transport[] = ['udp', 'tcp'];
+const LOG_LEVELS: readonly LogConfig['level'][] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
+const WILDCARDS = new Set(['0.0.0.0', '::', '0:0:0:0:0:0:0:0']);
+
+export interface ValidateContext {
+  /** Names the configuration in the error: a file path, or what built it. */
+  readonly source: string;
+  readonly baseDir: string;
+  readonly origins?: ReadonlyMap<string, string>;
+  /** Problems found before validation (environment variables that name no key). */
+  readonly earlier?: readonly { path: string; message: string }[];
+}
+
+export function validateConfig(raw: unknown, ctx: ValidateContext): GatewayConfig {
+  const c = new Checker(ctx.origins ?? new Map(), ctx.baseDir);
+  c.problems.push(...(ctx.earlier ?? []));
+  const root = c.mapping(raw, []);
+  const config: GatewayConfig = {
+    sip: checkSip(c, c.mapping(root['sip'], ['sip'])),
+    rtp: checkRtp(c, c.mapping(root['rtp'], ['rtp'])),
+    trunks: checkTrunks(c, root['trunks']),
+    lines: checkLines(c, root['lines']),
+    storage: checkStorage(c, c.mapping(root['storage'], ['storage'])),
+    recording: checkRecording(c, c.mapping(root['recording'], ['recording'])),
+    log: { level: c.oneOf(c.mapping(root['log'], ['log'])['level'], ['log', 'level'], LOG_LEVELS) },
+  };
+  if (c.problems.length > 0) throw new ConfigError(ctx.source, c.problems);
+  return deepFreeze(config);
+}
+
+function checkSip(c: Checker, sip: Mapping): SipConfig {
+  const listen = c.address(sip['listen'], ['sip', 'listen']);
+  const port = c.integer(sip['port'], ['sip', 'port'], 0, 65535, 'must be an integer 0–65535 (0 picks a free port)');
+  const transports = checkTransports(c, sip['transports']);
+  const publicAddress = checkPublicAddress(c, sip['publicAddress'], listen, ['sip', 'publicAddress'], 'sip.listen');
+  const timers = c.mapping(sip['timers'], ['sip', 'timers']);
+  const timer = (name: 't1' | 't2' | 't4'): number =>
+    c.integer(timers[name], ['sip', 'timers', name], 1, 600_000, 'must be a positive integer of milliseconds');
+  const ringTimeoutSec = c.integer(sip['ringTimeoutSec'], ['sip', 'ringTimeoutSec'], 1, 86_400, 'must be a positive integer of seconds');
+  return { listen, port, transports, publicAddress, timers: { t1: timer('t1'), t2: timer('t2'), t4: timer('t4') }, ringTimeoutSec };
+}
+
+function checkTransports(c: Checker, v: unknown): readonly Transport[] {
+  const path: Path = ['sip', 'transports'];
+  const ok =
+    Array.isArray(v) &&
+    v.length > 0 &&
+    v.every((t) => TRANSPORTS.includes(t as Transport)) &&
+    new Set(v).size === v.length;
+  if (ok) return v as Transport[];
+  c.fail(path, 'must be a non-empty list of udp and/or tcp, each once');
+  return ['udp'];
+}
+
+/** What peers are told to use: a wildcard bind address cannot be it, so it must then be given. */
+function checkPublicAddress(c: Checker, v: unknown, bound: string, path: Path, boundName: string): string {
+  if (v !== undefined) {
+    const a = c.address(v, path);
+    if (WILDCARDS.has(a)) c.fail(path, 'must be an address peers can reach, not a wildcard');
+    return a;
+  }
+  if (WILDCARDS.has(bound)) c.fail(path, `is required when ${boundName} is a wildcard address (${bound})`);
+  return bound;
+}
+
+function checkRtp(c: Checker, rtp: Mapping): RtpConfig {
+  const address = c.address(rtp['address'], ['rtp', 'address']);
+  const publicAddress = checkPublicAddress(c, rtp['publicAddress'], address, ['rtp', 'publicAddress'], 'rtp.address');
+  const portMin = rtp['portMin'];
+  const portMax = rtp['portMax'];
+  const minOk = typeof portMin === 'number' && Number.isInteger(portMin) && portMin % 2 === 0 && portMin >= 1024 && portMin <= 65534;
+  if (!minOk) c.fail(['rtp', 'portMin'], 'must be an even integer 1024–65534');
+  const max = c.integer(portMax, ['rtp', 'portMax'], 1025, 65535, 'must be an integer 1025–65535');
+  // RTP on an even port, RTCP on the next: the range must hold at least that one pair.
+  if (typeof portMin === 'number' && Number.isInteger(portMin) && max === portMax && portMax < portMin + 1) {
+    c.fail(['rtp', 'portMax'], `must be at least rtp.portMin + 1 (${portMin + 1}) so the range holds one RTP/RTCP pair`);
+  }
+  return { address, publicAddress, portMin: minOk ? portMin : 1024, portMax: max };
+}
+
+function checkStorage(c: Checker, storage: Mapping): StorageConfig {
+  const kind = c.oneOf(storage['kind'], ['storage', 'kind'], ['fs'] as const);
+  const dir = c.string(storage['dir'], ['storage', 'dir'], 'a directory path');
+  return { kind, dir: dir === '' ? dir : c.absolute(dir) };
+}
+
+function checkRecording(c: Checker, recording: Mapping): RecordingConfig {
+  return { jitterMs: c.integer(recording['jitterMs'], ['recording', 'jitterMs'], 20, 2000, 'must be an integer 20–2000 (milliseconds)') };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}

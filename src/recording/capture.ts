@@ -1,0 +1,217 @@
+/**
+ * One leg's capture on the call's clock. Each packet's payload is placed at a
+ * sample position: sample 0 is the call's `t0`, the first packet is anchored
+ * at its arrival time, later packets sit where their RTP timestamps say. The
+ * ring buffer between the tap and the sink is prefilled with the codec's
+ * silence byte, so whatever never arrives (loss, hold, a late packet) leaves
+ * silence of exactly the right length, and two legs with the same `t0` stay
+ * sample-aligned however their packets were spread in time.
+ */
+import type { Flushable, MonotonicClock } from './clock.js';
+import { performanceClock } from './clock.js';
+import type { Codec, SegmentSink } from './writer.js';
+
+export interface CaptureOptions {
+  readonly sink: SegmentSink;
+  readonly codec: Codec;
+  /** The negotiated G.711 payload type; any other (telephone-event, comfort noise) is not audio. */
+  readonly payloadType: number;
+  /** The call's clock origin: both legs of one call get the same t0 so they stay aligned. */
+  readonly t0: number;
+  /** How far the flush runs behind the live call, so late and reordered packets still land. */
+  readonly jitterMs: number;
+  /** Used when `flush()`/`stop()` are called without a time. */
+  readonly clock?: MonotonicClock;
+  /** Called once, on the first failed write: audio is being lost and someone must know. */
+  readonly onSinkError?: (err: unknown) => void;
+}
+
+export interface CaptureCounters {
+  /** Every packet handed in, audio or not. */
+  packets: number;
+  /** Audio that arrived behind what was already written out: dropped. */
+  late: number;
+  /** Audio for samples already filled: ignored. */
+  duplicate: number;
+  /** Packets of another payload type (telephone-event, comfort noise): left as silence. */
+  foreignPayload: number;
+  /** Samples handed to the sink, audio and silence. */
+  samplesWritten: number;
+  /** Of those, samples no packet filled. */
+  silenceSamples: number;
+  /** Times the stream was placed anew: SSRC change, timestamp jump, or a sender running slow. */
+  reanchors: number;
+  sinkErrors: number;
+}
+
+const SILENCE: Readonly<Record<Codec, number>> = { PCMU: 0xff, PCMA: 0xd5 };
+const SAMPLES_PER_MS = 8;
+/** Timestamp- and arrival-derived positions further apart than this mean the sender's clock jumped. */
+const REANCHOR_SAMPLES = 8000;
+/**
+ * Ring room beyond the jitter hold-back: a packet may sit up to a second ahead
+ * of its arrival before it re-anchors, plus a flush interval or two, so in a
+ * running call nothing is ever forced out early.
+ */
+const RING_MARGIN_MS = 3000;
+
+export class LegCapture implements Flushable {
+  readonly counters: Readonly<CaptureCounters>;
+  private readonly count: CaptureCounters = {
+    packets: 0,
+    late: 0,
+    duplicate: 0,
+    foreignPayload: 0,
+    samplesWritten: 0,
+    silenceSamples: 0,
+    reanchors: 0,
+    sinkErrors: 0,
+  };
+  private readonly sink: SegmentSink;
+  private readonly payloadType: number;
+  private readonly t0: number;
+  private readonly jitterMs: number;
+  private readonly clock: MonotonicClock;
+  private readonly onSinkError: ((err: unknown) => void) | undefined;
+  private readonly silence: number;
+  /** Sample position p lives at ring[p % size]; the ring holds positions [flushed, flushed + size). */
+  private readonly ring: Buffer;
+  /** 1 where a packet wrote the sample: tells a duplicate from a first arrival, and audio from silence. */
+  private readonly filled: Uint8Array;
+  private readonly size: number;
+  /** Everything before this position has gone to the sink. */
+  private flushed = 0;
+  /** One past the furthest sample any packet wrote. */
+  private end = 0;
+  private anchored = false;
+  private anchorPos = 0;
+  private anchorTs = 0;
+  private anchorSsrc = 0;
+  private stopped = false;
+  private closing: Promise<void> | undefined;
+
+  constructor(opts: CaptureOptions) {
+    if (!(opts.jitterMs >= 0) || !Number.isFinite(opts.t0)) throw new RangeError('LegCapture: jitterMs must be >= 0 and t0 finite');
+    this.sink = opts.sink;
+    this.payloadType = opts.payloadType;
+    this.t0 = opts.t0;
+    this.jitterMs = opts.jitterMs;
+    this.clock = opts.clock ?? performanceClock;
+    this.onSinkError = opts.onSinkError;
+    this.silence = SILENCE[opts.codec];
+    this.size = Math.ceil((opts.jitterMs + RING_MARGIN_MS) * SAMPLES_PER_MS);
+    this.ring = Buffer.alloc(this.size, this.silence);
+    this.filled = new Uint8Array(this.size);
+    this.counters = this.count;
+  }
+
+  /** Called from the RTP tap for each accepted packet; copies the payload into the ring, allocates nothing. */
+  onPacket(packet: Buffer, payloadOffset: number, payloadLength: number, payloadType: number, timestamp: number, ssrc: number, arrivalMs: number): void {
+    if (this.stopped) return;
+    const c = this.count;
+    c.packets++;
+    if (payloadType !== this.payloadType) {
+      c.foreignPayload++;
+      return;
+    }
+    const length = Math.min(payloadLength, packet.length - payloadOffset, this.size);
+    if (length <= 0 || payloadOffset < 0) return;
+
+    const arrivalPos = Math.round((arrivalMs - this.t0) * SAMPLES_PER_MS);
+    let pos: number;
+    if (!this.anchored || ssrc !== this.anchorSsrc) {
+      pos = this.anchor(arrivalPos, timestamp, ssrc);
+    } else {
+      pos = this.anchorPos + ((timestamp - this.anchorTs) | 0);
+      if (Math.abs(pos - arrivalPos) > REANCHOR_SAMPLES) pos = this.anchor(arrivalPos, timestamp, ssrc);
+    }
+
+    if (pos < this.flushed) {
+      if (pos < this.end) {
+        c.late++;
+        return;
+      }
+      // The newest audio of the stream, yet behind the flush: the sender's
+      // clock runs slower than ours (or the network stalled longer than the
+      // hold-back). Slip the stream forward instead of losing the rest of the call.
+      this.anchorPos += this.flushed - pos;
+      pos = this.flushed;
+      c.reanchors++;
+    }
+    // Far ahead of the flush (a clock that stalled, a very long hold-back):
+    // write out what is before it rather than lose the packet.
+    if (pos + length > this.flushed + this.size) this.writeUpTo(pos + length - this.size);
+    if (this.filled[pos % this.size] === 1) {
+      c.duplicate++;
+      return;
+    }
+
+    const at = pos % this.size;
+    const first = Math.min(length, this.size - at);
+    packet.copy(this.ring, at, payloadOffset, payloadOffset + first);
+    this.filled.fill(1, at, at + first);
+    if (first < length) {
+      packet.copy(this.ring, 0, payloadOffset + first, payloadOffset + length);
+      this.filled.fill(1, 0, length - first);
+    }
+    if (pos + length > this.end) this.end = pos + length;
+  }
+
+  /** Writes everything older than now - jitterMs to the sink, silence where nothing arrived. */
+  flush(nowMs: number = this.clock.now()): void {
+    if (this.stopped) return;
+    this.writeUpTo(Math.floor((nowMs - this.t0 - this.jitterMs) * SAMPLES_PER_MS));
+  }
+
+  /**
+   * Final flush up to nowMs with no hold-back (and past it, if a packet's
+   * audio reaches further: nothing received is dropped), then closes the sink.
+   * Idempotent: later calls return the same promise.
+   */
+  stop(nowMs: number = this.clock.now()): Promise<void> {
+    if (this.closing) return this.closing;
+    this.stopped = true;
+    const target = Math.max(Math.floor((nowMs - this.t0) * SAMPLES_PER_MS), this.end);
+    this.closing = (async () => {
+      this.writeUpTo(target);
+      await this.sink.close();
+    })();
+    return this.closing;
+  }
+
+  private anchor(arrivalPos: number, timestamp: number, ssrc: number): number {
+    // A new stream that arrives while the old one's last packets are still
+    // ahead of it starts right after them instead of writing over them.
+    const gap = this.end - arrivalPos;
+    const pos = Math.max(this.anchored && gap > 0 && gap < REANCHOR_SAMPLES ? this.end : arrivalPos, this.flushed);
+    if (this.anchored) this.count.reanchors++;
+    this.anchored = true;
+    this.anchorPos = pos;
+    this.anchorTs = timestamp;
+    this.anchorSsrc = ssrc;
+    return pos;
+  }
+
+  /** Hands the sink [flushed, target) in ring-sized views, then refills those bytes with silence. */
+  private writeUpTo(target: number): void {
+    const c = this.count;
+    while (this.flushed < target) {
+      const at = this.flushed % this.size;
+      const n = Math.min(target - this.flushed, this.size - at);
+      let audio = 0;
+      for (let i = at; i < at + n; i++) audio += this.filled[i] ?? 0;
+      try {
+        // The port says the sink copies what it keeps, so a view into the ring is enough.
+        this.sink.write(this.ring.subarray(at, at + n));
+      } catch (err) {
+        if (c.sinkErrors === 0) this.onSinkError?.(err);
+        c.sinkErrors++;
+      }
+      this.ring.fill(this.silence, at, at + n);
+      this.filled.fill(0, at, at + n);
+      this.flushed += n;
+      c.samplesWritten += n;
+      c.silenceSamples += n - audio;
+    }
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * The segment-writer port: capture hands each leg's audio, already aligned to
+ * the call's clock, to a sink per leg per segment. The encrypted file format
+ * and the stores implement it; tests use the in-memory writer below.
+ */
+export type LegName = 'caller' | 'agent';
+export type Codec = 'PCMU' | 'PCMA';
+
+export interface SegmentInfo {
+  readonly callId: string;
+  readonly leg: LegName;
+  /** 1-based; a transfer or a stop/start opens the next one. */
+  readonly segment: number;
+  readonly codec: Codec;
+  readonly sampleRate: 8000;
+  /** Wall-clock time of the segment's first sample. */
+  readonly startedAt: Date;
+  readonly line: string;
+  readonly operator?: string;
+  readonly direction: 'inbound' | 'outbound';
+}
+
+export interface SegmentSink {
+  /** G.711 bytes, one per sample, contiguous with the previous write. The sink must copy what it keeps. */
+  write(audio: Buffer): void;
+  /** Flushes and seals; idempotent. */
+  close(): Promise<void>;
+}
+
+export interface SegmentWriter {
+  open(info: SegmentInfo): SegmentSink;
+}

@@ -1,0 +1,172 @@
+/**
+ * Whole calls through a real gateway, SIPp as the trunk and as the agent
+ * queue, real RTP from the sip-tester pcap both ways.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { freePort } from '../../src/cli/free-port.js';
+import { Sipp } from '../../src/cli/sipp.js';
+import { PCMA_SILENCE } from '../../src/media/g711.js';
+import { describeAudio } from '../../src/sip/sdp.js';
+import {
+  assertHoldsExactly,
+  assertSippOk,
+  bodyOf,
+  capturedAudio,
+  nextCallEnded,
+  pcapAudio,
+  sippMediaPort,
+  tracedMessages,
+} from '../helpers/calls.js';
+import { eventually, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+
+const pcap = pcapAudio();
+
+async function assertNothingLeft(gw: TestGateway): Promise<void> {
+  await eventually('no call, dialog or RTP port left', () => gw.running.gateway.activeCalls.size === 0 && gw.running.gateway.allocator.inUse === 0 && gw.running.engine.stats.dialogs === 0);
+}
+
+for (const transport of ['udp', 'tcp'] as const) {
+  test(`${transport}: the caller hears the announcement, the agent answers, audio is relayed and captured byte for byte, the caller hangs up`, async (t) => {
+    const gw = await startTestGateway({
+      lines: (agentPort, file) => [
+        { number: '1000', name: 'helpline', target: `sip:queue@127.0.0.1:${agentPort}${transport === 'tcp' ? ';transport=tcp' : ''}`, record: true, announcement: { file, mode: 'early' } },
+      ],
+    });
+    t.after(() => gw.stop());
+    const callerMedia = sippMediaPort();
+    const agent = new Sipp({ scenario: 'agent.xml', transport, localPort: gw.agentPort, mediaPort: sippMediaPort(), traceMessages: true });
+    // The caller's media on another loopback address: the agent must see only the gateway's.
+    const caller = new Sipp({ scenario: 'caller.xml', transport, localPort: await freePort(), mediaIp: '127.0.0.3', mediaPort: callerMedia, remote: `127.0.0.1:${gw.sipPort}`, service: '1000', pauseMs: 8000, traceMessages: true });
+    t.after(() => (caller.kill(), agent.kill()));
+    const ended = nextCallEnded(gw.running.gateway);
+    const [c, a] = await Promise.all([caller.done, agent.done]);
+    assertSippOk('caller', c);
+    assertSippOk('agent', a);
+    const summary = await ended;
+    assert.equal(summary.reason, 'caller-bye');
+    assert.equal(summary.operator, 'agent1001');
+
+    // The early 183 and the 200 carry the gateway's media address, not the agent's.
+    const toCaller = describeAudio(bodyOf(tracedMessages(c.messages, /^SIP\/2\.0 200/)[0] ?? ''));
+    assert.equal(toCaller.address, '127.0.0.1');
+    assert.ok(toCaller.port >= gw.config.rtp.portMin && toCaller.port <= gw.config.rtp.portMax, `caller answered with a gateway port (${toCaller.port})`);
+    assert.equal(tracedMessages(c.messages, /^SIP\/2\.0 183/).length > 0, true, 'early media announced with 183');
+
+    // The agent is offered the caller's codecs unchanged, at the gateway's address.
+    const invite = tracedMessages(a.messages, /^INVITE /)[0];
+    assert.ok(invite, 'agent received an INVITE');
+    const offer = describeAudio(bodyOf(invite));
+    assert.equal(offer.address, '127.0.0.1', 'agent INVITE SDP names the gateway, not the caller (127.0.0.3)');
+    assert.ok(offer.port >= gw.config.rtp.portMin && offer.port <= gw.config.rtp.portMax, `agent offered a gateway port (${offer.port})`);
+    assert.deepEqual(offer.codecs.map((x) => x.payloadType), [8, 101]);
+
+    // Every packet of each side was accepted, relayed, and captured byte for byte.
+    const { caller: callerLeg, agent: agentLeg } = summary.legs;
+    assert.ok(callerLeg && agentLeg);
+    assert.equal(callerLeg.accepted, pcap.packets.length);
+    assert.equal(callerLeg.relayed, pcap.packets.length);
+    assert.equal(agentLeg.accepted, pcap.packets.length);
+    assert.equal(agentLeg.relayed, pcap.packets.length);
+    assertHoldsExactly(capturedAudio(gw.writer, summary.callId, 'caller'), pcap.audio, PCMA_SILENCE);
+    assertHoldsExactly(capturedAudio(gw.writer, summary.callId, 'agent'), pcap.audio, PCMA_SILENCE);
+    await assertNothingLeft(gw);
+  });
+}
+
+test('tcp: the agent hangs up, the caller gets the BYE', async (t) => {
+  const gw = await startTestGateway({
+    mode: 'answer',
+    lines: (agentPort, file) => [{ number: '1000', name: 'helpline', target: `sip:queue@127.0.0.1:${agentPort};transport=tcp`, record: true, announcement: { file, mode: 'answer' } }],
+  });
+  t.after(() => gw.stop());
+  const agent = new Sipp({ scenario: 'agent-hangup.xml', transport: 'tcp', localPort: gw.agentPort, mediaPort: sippMediaPort(), pauseMs: 8000 });
+  const caller = new Sipp({ scenario: 'caller-wait-bye.xml', transport: 'tcp', localPort: await freePort(), mediaPort: sippMediaPort(), remote: `127.0.0.1:${gw.sipPort}`, service: '1000' });
+  t.after(() => (caller.kill(), agent.kill()));
+  const ended = nextCallEnded(gw.running.gateway);
+  const [c, a] = await Promise.all([caller.done, agent.done]);
+  assertSippOk('caller', c);
+  assertSippOk('agent', a);
+  const summary = await ended;
+  assert.equal(summary.reason, 'agent-bye');
+  // Answered first, the caller talks over the announcement and the ringing to
+  // nobody; capture starts when the agent does, so it holds the rest, byte for byte.
+  const relayed = summary.legs.caller?.relayed ?? 0;
+  assert.ok(relayed > pcap.packets.length / 2, `most of the caller's audio reached the agent (${relayed})`);
+  assertHoldsExactly(capturedAudio(gw.writer, summary.callId, 'caller'), Buffer.concat(pcap.packets.slice(pcap.packets.length - relayed)), PCMA_SILENCE);
+  assertHoldsExactly(capturedAudio(gw.writer, summary.callId, 'agent'), pcap.audio, PCMA_SILENCE);
+  await assertNothingLeft(gw);
+});
+
+test('the caller cancels while the agent rings: CANCEL reaches the agent, 487 the caller, nothing is captured', async (t) => {
+  const gw = await startTestGateway();
+  t.after(() => gw.stop());
+  const agent = new Sipp({ scenario: 'agent-ring-cancel.xml', localPort: gw.agentPort, mediaPort: sippMediaPort() });
+  const caller = new Sipp({ scenario: 'caller-cancel.xml', localPort: await freePort(), mediaPort: sippMediaPort(), remote: `127.0.0.1:${gw.sipPort}`, service: '1000', pauseMs: 500 });
+  t.after(() => (caller.kill(), agent.kill()));
+  const ended = nextCallEnded(gw.running.gateway);
+  const [c, a] = await Promise.all([caller.done, agent.done]);
+  assertSippOk('caller', c);
+  assertSippOk('agent', a);
+  const summary = await ended;
+  assert.equal(summary.reason, 'caller-cancel');
+  assert.equal(summary.recorded, false);
+  assert.equal(gw.writer.segments.length, 0);
+  await assertNothingLeft(gw);
+});
+
+test('a busy agent: 486 reaches the caller', async (t) => {
+  const gw = await startTestGateway();
+  t.after(() => gw.stop());
+  const agent = new Sipp({ scenario: 'agent-busy.xml', localPort: gw.agentPort, mediaPort: sippMediaPort() });
+  const caller = new Sipp({ scenario: 'caller-refused.xml', localPort: await freePort(), mediaPort: sippMediaPort(), remote: `127.0.0.1:${gw.sipPort}`, service: '1000', traceMessages: true });
+  t.after(() => (caller.kill(), agent.kill()));
+  const ended = nextCallEnded(gw.running.gateway);
+  const [c, a] = await Promise.all([caller.done, agent.done]);
+  assertSippOk('caller', c);
+  assertSippOk('agent', a);
+  assert.equal(tracedMessages(c.messages, /^SIP\/2\.0 486/).length > 0, true, 'caller received 486');
+  const summary = await ended;
+  assert.equal(summary.reason, 'agent-failed');
+  assert.equal(summary.status, 486);
+  await assertNothingLeft(gw);
+});
+
+test('an INVITE from an address that is no trunk gets 403, one to a number that is no line 404', async (t) => {
+  const gw = await startTestGateway();
+  t.after(() => gw.stop());
+  const stranger = new Sipp({ scenario: 'caller-refused.xml', ip: '127.0.0.2', localPort: await freePort('127.0.0.2'), mediaPort: sippMediaPort(), remote: `127.0.0.1:${gw.sipPort}`, service: '1000', traceMessages: true });
+  const r1 = await stranger.done;
+  assertSippOk('stranger', r1);
+  assert.equal(tracedMessages(r1.messages, /^SIP\/2\.0 403/).length > 0, true, 'non-trunk INVITE refused with 403');
+  const wrongNumber = new Sipp({ scenario: 'caller-refused.xml', localPort: await freePort(), mediaPort: sippMediaPort(), remote: `127.0.0.1:${gw.sipPort}`, service: '9999', traceMessages: true });
+  const r2 = await wrongNumber.done;
+  assertSippOk('wrong number', r2);
+  assert.equal(tracedMessages(r2.messages, /^SIP\/2\.0 404/).length > 0, true, 'unknown line refused with 404');
+  assert.equal(gw.running.gateway.stats.rejectedNotTrunk, 1);
+  assert.equal(gw.running.gateway.stats.rejectedNoLine, 1);
+  assert.equal(gw.running.gateway.stats.callsStarted, 0);
+  await assertNothingLeft(gw);
+});
+
+test('hold and unhold (sendonly, 0.0.0.0 inactive, sendrecv) pass through; the caller leg re-latches and stays aligned', async (t) => {
+  const gw = await startTestGateway();
+  t.after(() => gw.stop());
+  const agent = new Sipp({ scenario: 'agent-hold.xml', localPort: gw.agentPort, mediaPort: sippMediaPort(), traceMessages: true, timeoutSec: 45 });
+  const caller = new Sipp({ scenario: 'caller-hold.xml', localPort: await freePort(), mediaPort: sippMediaPort(), remote: `127.0.0.1:${gw.sipPort}`, service: '1000', traceMessages: true, timeoutSec: 45 });
+  t.after(() => (caller.kill(), agent.kill()));
+  const ended = nextCallEnded(gw.running.gateway);
+  const [c, a] = await Promise.all([caller.done, agent.done]);
+  assertSippOk('caller', c);
+  assertSippOk('agent', a);
+  const reinvites = tracedMessages(a.messages, /^INVITE /).slice(1).map((m) => describeAudio(bodyOf(m)));
+  assert.deepEqual(reinvites.map((d) => d.direction), ['sendonly', 'inactive', 'sendrecv']);
+  assert.deepEqual(reinvites.map((d) => d.address), ['127.0.0.1', '0.0.0.0', '127.0.0.1'], 'RFC 2543 hold address passes through');
+  const answers = tracedMessages(c.messages, /^SIP\/2\.0 200/).filter((m) => /CSeq:\s*[234] INVITE/i.test(m)).map((m) => describeAudio(bodyOf(m)).direction);
+  assert.deepEqual(answers, ['recvonly', 'inactive', 'sendrecv']);
+  const summary = await ended;
+  assert.equal(summary.reason, 'caller-bye');
+  // The caller played the pcap before the hold and again after it: both land whole, silence between.
+  assertHoldsExactly(capturedAudio(gw.writer, summary.callId, 'caller'), pcap.audio, PCMA_SILENCE, 2);
+  await assertNothingLeft(gw);
+});

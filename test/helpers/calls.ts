@@ -1,0 +1,80 @@
+/**
+ * What a call test needs around SIPp: media ports, the pcap's payload, the
+ * messages SIPp saw, and the audio the gateway captured.
+ */
+import assert from 'node:assert/strict';
+import { SIPP_PCAP_DIR, type SippResult } from '../../src/cli/sipp.js';
+import type { CallSummary } from '../../src/call/summary.js';
+import type { Gateway } from '../../src/call/gateway.js';
+import type { MemorySegmentWriter } from '../../src/recording/memory-writer.js';
+import { readPcapUdpPayloads } from '../media/pcap.js';
+
+let nextMediaPort = 36000 + 2 * Math.floor(Math.random() * 500);
+
+/** Even ports outside every gateway RTP range, for SIPp's media. */
+export function sippMediaPort(): number {
+  const p = nextMediaPort;
+  nextMediaPort = nextMediaPort >= 39900 ? 36000 : nextMediaPort + 4;
+  return p;
+}
+
+export const G711A_PCAP = `${SIPP_PCAP_DIR}/g711a.pcap`;
+
+/** The RTP payloads of a pcap, in order, and their concatenation. */
+export function pcapAudio(file = G711A_PCAP): { packets: Buffer[]; audio: Buffer } {
+  const packets = readPcapUdpPayloads(file).map((udp) => {
+    const csrc = (udp[0] ?? 0) & 0x0f;
+    return udp.subarray(12 + 4 * csrc);
+  });
+  return { packets, audio: Buffer.concat(packets) };
+}
+
+export function assertSippOk(name: string, r: SippResult): void {
+  assert.equal(r.code, 0, `SIPp ${name} exited ${String(r.code)}:\n${r.output.slice(-2500)}`);
+}
+
+/**
+ * SIP messages from a SIPp message trace (blocks of a dashed time line, a
+ * "UDP message received [n] bytes :" or "... sent (n bytes):" line, then the
+ * message) whose first line matches `startLine`; only those SIPp received by default.
+ */
+export function tracedMessages(trace: string, startLine: RegExp, direction: 'received' | 'sent' = 'received'): string[] {
+  return trace
+    .split(/^-{5,}.*$/m)
+    .map((block) => block.replace(/^\s+/, ''))
+    .filter((block) => new RegExp(`^\\S+ message ${direction}`).test(block))
+    .map((block) => block.replace(/^.*\r?\n/, '').replace(/^\s+/, ''))
+    .filter((message) => startLine.test(message.split(/\r?\n/)[0] ?? ''));
+}
+
+export function bodyOf(message: string): string {
+  const i = message.search(/\r?\n\r?\n/);
+  return i < 0 ? '' : message.slice(i).replace(/^\s+/, '');
+}
+
+export function nextCallEnded(gateway: Gateway): Promise<CallSummary> {
+  return new Promise((resolve) => gateway.once('call-ended', resolve));
+}
+
+export function capturedAudio(writer: MemorySegmentWriter, callId: string, leg: 'caller' | 'agent'): Buffer {
+  const segs = writer.segments.filter((s) => s.info.callId === callId && s.info.leg === leg);
+  assert.equal(segs.length, 1, `one ${leg} segment`);
+  const seg = segs[0];
+  assert.ok(seg?.closed, `${leg} segment closed`);
+  return seg.audio();
+}
+
+/** Asserts that `audio` is silence, then exactly `payload` `times` times (silence between), then silence. */
+export function assertHoldsExactly(audio: Buffer, payload: Buffer, silence: number, times = 1): void {
+  let from = 0;
+  let rest = Buffer.alloc(0);
+  for (let n = 0; n < times; n++) {
+    const at = audio.indexOf(payload, from);
+    assert.ok(at >= 0, `payload occurrence ${n + 1} of ${times} found byte for byte in the capture (${audio.length} bytes)`);
+    rest = Buffer.concat([rest, audio.subarray(from, at)]);
+    from = at + payload.length;
+  }
+  rest = Buffer.concat([rest, audio.subarray(from)]);
+  const noise = rest.findIndex((b) => b !== silence);
+  assert.equal(noise, -1, 'everything else in the capture is silence');
+}

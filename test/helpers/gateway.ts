@@ -1,0 +1,78 @@
+/**
+ * Starts a real gateway for a test: free SIP ports, its own RTP range, short
+ * SIP timers, a short generated announcement, captures held in memory.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfig } from '../../src/config/load.js';
+import type { GatewayConfig } from '../../src/config/types.js';
+import { freePort } from '../../src/cli/free-port.js';
+import { startGateway, type RunningGateway } from '../../src/main.js';
+import { createLogger, silentLogger } from '../../src/ops/log.js';
+import { MemorySegmentWriter } from '../../src/recording/memory-writer.js';
+import { writeToneWav } from './wav.js';
+
+export interface TestGateway {
+  readonly running: RunningGateway;
+  readonly writer: MemorySegmentWriter;
+  readonly config: GatewayConfig;
+  readonly sipPort: number;
+  readonly agentPort: number;
+  readonly announcementFile: string;
+  stop(): Promise<void>;
+}
+
+let nextRange = 40000 + 200 * Math.floor(Math.random() * 40);
+
+/** Each gateway of a run gets its own 200-port RTP range so tests never collide on media ports. */
+function rtpRange(): { portMin: number; portMax: number } {
+  const portMin = nextRange;
+  nextRange = nextRange >= 55800 ? 40000 : nextRange + 200;
+  return { portMin, portMax: portMin + 199 };
+}
+
+export async function startTestGateway(opts: { lines?: (agentPort: number, announcement: string) => unknown[]; trunks?: unknown[]; announcementMs?: number; mode?: 'early' | 'answer' } = {}): Promise<TestGateway> {
+  const dir = mkdtempSync(join(tmpdir(), 'recgw-test-'));
+  const announcementFile = join(dir, 'announcement.wav');
+  writeToneWav(announcementFile, { ms: opts.announcementMs ?? 400 });
+  const sipPort = await freePort();
+  const agentPort = await freePort();
+  const lines = opts.lines?.(agentPort, announcementFile) ?? [
+    { number: '1000', name: 'helpline', target: `sip:queue@127.0.0.1:${agentPort}`, record: true, announcement: { file: announcementFile, mode: opts.mode ?? 'early' } },
+  ];
+  const config = parseConfig(
+    {
+      sip: { listen: '127.0.0.1', port: sipPort, transports: ['udp', 'tcp'], publicAddress: '127.0.0.1', timers: { t1: 100, t2: 400, t4: 500 } },
+      rtp: { address: '127.0.0.1', ...rtpRange() },
+      trunks: opts.trunks ?? [{ name: 'pstn', addresses: ['127.0.0.1'] }],
+      lines,
+      recording: { jitterMs: 200 },
+    },
+    'test',
+  );
+  const log = process.env['RECGW_TEST_LOG'] ? createLogger({ level: process.env['RECGW_TEST_LOG'], destination: process.stderr }) : silentLogger();
+  const writer = new MemorySegmentWriter();
+  const running = await startGateway(config, { log, writer });
+  return {
+    running,
+    writer,
+    config,
+    sipPort,
+    agentPort,
+    announcementFile,
+    stop: async () => {
+      await running.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Waits until `check` holds, polling; fails with `what` after `ms`. */
+export async function eventually(what: string, check: () => boolean, ms = 5000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

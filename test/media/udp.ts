@@ -1,0 +1,60 @@
+/** Plain UDP sockets playing the far ends of media legs in the media tests. */
+import { createSocket, type Socket } from 'node:dgram';
+
+export interface Received {
+  readonly data: Buffer;
+  readonly address: string;
+  readonly port: number;
+}
+
+export interface UdpPeer {
+  readonly socket: Socket;
+  readonly address: string;
+  readonly port: number;
+  readonly received: Received[];
+  send(data: Buffer, port: number, address?: string): Promise<void>;
+  /** Resolves once `count` datagrams in all have arrived. */
+  waitFor(count: number): Promise<void>;
+  close(): void;
+}
+
+export async function udpPeer(address = '127.0.0.1'): Promise<UdpPeer> {
+  const socket = createSocket('udp4');
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(0, address, () => {
+      socket.off('error', reject);
+      resolve();
+    });
+  });
+  const received: Received[] = [];
+  socket.on('message', (data, rinfo) => received.push({ data, address: rinfo.address, port: rinfo.port }));
+  let closed = false;
+  return {
+    socket,
+    address,
+    port: socket.address().port,
+    received,
+    send: (data, port, to = '127.0.0.1') =>
+      new Promise((resolve, reject) => socket.send(data, port, to, (err) => (err ? reject(err) : resolve()))),
+    waitFor: (count) => until(() => received.length >= count, `${count} datagrams at ${address}:${socket.address().port} (have ${received.length})`),
+    close: () => {
+      if (!closed) socket.close();
+      closed = true;
+    },
+  };
+}
+
+/** Polls `condition` until it holds; fails after a generous bound so a lost packet fails the test instead of hanging it. */
+export async function until(condition: () => boolean, what: string, boundMs = 5000): Promise<void> {
+  const deadline = Date.now() + boundMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+/** An even port base in a range no other media test uses, different per run. */
+export function testPortBase(slot: number): number {
+  return 20000 + slot * 1000 + 2 * Math.floor(Math.random() * 400);
+}
