@@ -14,7 +14,7 @@ import type { LegCapture } from '../recording/capture.js';
 import type { Dialog, SipMessageView, SipRequest, SipResponse } from '../sip/engine.js';
 import { SipError } from '../sip/errors.js';
 import { anchorSdp, describeAudio, SdpError, type AudioDescription } from '../sip/sdp.js';
-import { announce } from './announce.js';
+import { announce, type AnnouncementOutcome } from './announce.js';
 import { startLegCapture } from './capture.js';
 import type { CallDeps } from './deps.js';
 import { operatorOf } from './operator.js';
@@ -42,6 +42,7 @@ export class Call extends TypedEmitter<CallEvents> {
   agentDialog?: Dialog;
   readonly captures = new Map<'caller' | 'agent', LegCapture>();
   endReason?: CallEndReason;
+  announcement?: AnnouncementOutcome;
   /** Status sent to the caller when the call failed before answer. */
   failStatus?: number;
   private readonly abort = new AbortController();
@@ -117,6 +118,7 @@ export class Call extends TypedEmitter<CallEvents> {
         pacer: deps.pacer,
         signal: this.abort.signal,
       });
+      this.announcement = outcome;
       if (this.ended) return;
       this.log.info({ outcome, mode: line.announcement.mode }, 'announcement played');
     }
@@ -264,7 +266,9 @@ export class Call extends TypedEmitter<CallEvents> {
     callerLeg?.close();
     agentLeg?.close();
     const summary = summarise(this);
-    this.log.info(summary, 'call ended');
+    // callId and line are already on the call's child logger.
+    const { callId: _callId, line: _line, ...counters } = summary;
+    this.log.info(counters, 'call ended');
     this.safeEmit('ended', summary);
   }
 

@@ -33,6 +33,8 @@ export interface CallSummary {
   readonly answeredAt?: string;
   readonly durationMs: number;
   readonly recorded: boolean;
+  /** Whether the caller heard the announcement, and the second message. */
+  readonly announcement?: 'played' | 'played-second' | 'aborted';
   readonly legs: { readonly caller?: LegSummary; readonly agent?: LegSummary };
 }
 
@@ -58,6 +60,7 @@ export function summarise(call: Call): CallSummary {
     ...(call.answeredAt ? { answeredAt: call.answeredAt.toISOString() } : {}),
     durationMs: Date.now() - call.startedAt.getTime(),
     recorded: call.captures.size > 0,
+    ...(call.announcement !== undefined ? { announcement: call.announcement } : {}),
     legs: { ...(caller ? { caller } : {}), ...(agent ? { agent } : {}) },
   };
 }

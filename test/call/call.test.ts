@@ -170,3 +170,40 @@ test('hold and unhold (sendonly, 0.0.0.0 inactive, sendrecv) pass through; the c
   assertHoldsExactly(capturedAudio(gw.writer, summary.callId, 'caller'), pcap.audio, PCMA_SILENCE, 2);
   await assertNothingLeft(gw);
 });
+
+for (const press of [false, true]) {
+  test(`announcement: the caller hears it as early media${press ? ' and pressing 1 (RFC 4733) plays the second message' : ''}`, async (t) => {
+    const gw = await startTestGateway({
+      lines: (agentPort, file, secondFile) => [
+        {
+          number: '1000',
+          name: 'helpline',
+          target: `sip:queue@127.0.0.1:${agentPort}`,
+          record: true,
+          announcement: { file, mode: 'early', secondMessage: { file: secondFile, key: '1' } },
+        },
+      ],
+      announcementMs: 3000,
+    });
+    t.after(() => gw.stop());
+    const agent = new Sipp({ scenario: 'agent.xml', localPort: gw.agentPort, mediaPort: sippMediaPort() });
+    const caller = new Sipp({ scenario: press ? 'caller-second-message.xml' : 'caller.xml', localPort: await freePort(), mediaPort: sippMediaPort(), remote: `127.0.0.1:${gw.sipPort}`, service: '1000', pauseMs: 1000 });
+    t.after(() => (caller.kill(), agent.kill()));
+    const ended = nextCallEnded(gw.running.gateway);
+    const [c, a] = await Promise.all([caller.done, agent.done]);
+    assertSippOk('caller', c);
+    assertSippOk('agent', a);
+    const summary = await ended;
+    const sentToCaller = summary.legs.caller?.sent ?? 0;
+    const relayedToCaller = summary.legs.agent?.relayed ?? 0;
+    const announcementPackets = sentToCaller - relayedToCaller;
+    if (press) {
+      assert.equal(summary.announcement, 'played-second');
+      // The first message is cut short at the key; the whole 2 s second message follows.
+      assert.ok(announcementPackets >= 100 && announcementPackets < 150 + 100, `announcement packets ${announcementPackets}`);
+    } else {
+      assert.equal(summary.announcement, 'played');
+      assert.equal(announcementPackets, 150, '3 s of 20 ms packets reached the caller');
+    }
+  });
+}

@@ -32,13 +32,15 @@ function rtpRange(): { portMin: number; portMax: number } {
   return { portMin, portMax: portMin + 199 };
 }
 
-export async function startTestGateway(opts: { lines?: (agentPort: number, announcement: string) => unknown[]; trunks?: unknown[]; announcementMs?: number; mode?: 'early' | 'answer' } = {}): Promise<TestGateway> {
+export async function startTestGateway(opts: { lines?: (agentPort: number, announcement: string, secondMessage: string) => unknown[]; trunks?: unknown[]; announcementMs?: number; mode?: 'early' | 'answer' } = {}): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'recgw-test-'));
   const announcementFile = join(dir, 'announcement.wav');
   writeToneWav(announcementFile, { ms: opts.announcementMs ?? 400 });
+  const secondMessageFile = join(dir, 'second-message.wav');
+  writeToneWav(secondMessageFile, { ms: 2000, hz: 660 });
   const sipPort = await freePort();
   const agentPort = await freePort();
-  const lines = opts.lines?.(agentPort, announcementFile) ?? [
+  const lines = opts.lines?.(agentPort, announcementFile, secondMessageFile) ?? [
     { number: '1000', name: 'helpline', target: `sip:queue@127.0.0.1:${agentPort}`, record: true, announcement: { file: announcementFile, mode: opts.mode ?? 'early' } },
   ];
   const config = parseConfig(
