@@ -10,12 +10,12 @@ import type { LineConfig, TrunkConfig } from '../config/types.js';
 import { bridge, MediaLeg, unbridge, type RemoteEndpoint } from '../media/leg.js';
 import { TypedEmitter } from '../ops/emitter.js';
 import type { Logger } from '../ops/log.js';
-import type { LegCapture } from '../recording/capture.js';
 import type { Dialog, SipMessageView, SipRequest, SipResponse } from '../sip/engine.js';
 import { SipError } from '../sip/errors.js';
 import { anchorSdp, describeAudio, SdpError, type AudioDescription } from '../sip/sdp.js';
 import { announce, type AnnouncementOutcome } from './announce.js';
-import { startLegCapture } from './capture.js';
+import { startLegCapture, type LegRecording } from './capture.js';
+import { manifestOf } from './manifest.js';
 import type { CallDeps } from './deps.js';
 import { operatorOf } from './operator.js';
 import { relayInDialog } from './relay-requests.js';
@@ -40,7 +40,7 @@ export class Call extends TypedEmitter<CallEvents> {
   agentLeg?: MediaLeg;
   callerDialog?: Dialog;
   agentDialog?: Dialog;
-  readonly captures = new Map<'caller' | 'agent', LegCapture>();
+  readonly recordings = new Map<'caller' | 'agent', LegRecording>();
   endReason?: CallEndReason;
   announcement?: AnnouncementOutcome;
   /** Status sent to the caller when the call failed before answer. */
@@ -230,9 +230,11 @@ export class Call extends TypedEmitter<CallEvents> {
     for (const [leg, desc] of [[this.callerLeg, callerOffer], [this.agentLeg, agentAnswer]] as const) {
       const codec = desc.g711 ?? callerOffer.g711;
       if (!leg || !codec) continue;
-      this.captures.set(leg.name, startLegCapture(this, leg, { codec, t0, startedAt }));
+      this.recordings.set(leg.name, startLegCapture(this, leg, { codec, t0, startedAt }));
     }
-    this.log.info({ legs: this.captures.size, codec: callerOffer.g711?.name }, 'capture started');
+    this.log.info({ legs: this.recordings.size, codec: callerOffer.g711?.name }, 'capture started');
+    // Written now, so that even a crash leaves a record of the call (which says it is incomplete).
+    this.deps.writer.writeManifest(manifestOf(this, 'start')).catch((err: unknown) => this.log.error({ err }, 'manifest not written'));
   }
 
   /** Ends the call once; later calls do nothing. `status` answers a caller still waiting for a final response. */
@@ -252,12 +254,20 @@ export class Call extends TypedEmitter<CallEvents> {
     if (callerLeg && agentLeg) unbridge(callerLeg, agentLeg);
     const now = performance.now();
     await Promise.all(
-      [...this.captures.values()].map(async (c) => {
-        this.deps.captureClock.remove(c);
-        await c.stop(now).catch((err: unknown) => this.log.error({ err }, 'capture did not close'));
+      [...this.recordings.values()].map(async (r) => {
+        this.deps.captureClock.remove(r.capture);
+        try {
+          await r.capture.stop(now);
+          r.closedAt = new Date();
+        } catch (err) {
+          this.log.error({ err, leg: r.info.leg }, 'segment did not close');
+        }
       }),
     );
-    if (this.captures.size > 0) this.log.info('capture stopped');
+    if (this.recordings.size > 0) {
+      this.log.info({ segments: [...this.recordings.values()].map((r) => r.key) }, 'capture stopped');
+      await this.deps.writer.writeManifest(manifestOf(this, 'final')).catch((err: unknown) => this.log.error({ err }, 'manifest not written'));
+    }
     await Promise.all(
       [this.callerDialog, this.agentDialog].map(async (d) => {
         if (d && !d.destroyed) await d.destroy().catch(() => undefined);

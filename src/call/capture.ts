@@ -6,16 +6,25 @@
 import { performance } from 'node:perf_hooks';
 import type { MediaLeg } from '../media/leg.js';
 import { LegCapture } from '../recording/capture.js';
+import type { SegmentInfo } from '../recording/writer.js';
 import type { AudioCodec } from '../sip/sdp.js';
 import type { Call } from './call.js';
+
+export interface LegRecording {
+  readonly info: SegmentInfo;
+  readonly key: string;
+  readonly capture: LegCapture;
+  /** Set when the segment was closed without error. */
+  closedAt?: Date;
+}
 
 export function startLegCapture(
   call: Call,
   leg: MediaLeg,
   opts: { readonly codec: AudioCodec; readonly t0: number; readonly startedAt: Date },
-): LegCapture {
+): LegRecording {
   const codec = opts.codec.name === 'PCMU' ? 'PCMU' : 'PCMA';
-  const sink = call.deps.writer.open({
+  const info: SegmentInfo = {
     callId: call.id,
     leg: leg.name,
     segment: 1,
@@ -25,11 +34,19 @@ export function startLegCapture(
     line: call.line.name,
     ...(call.operator !== undefined ? { operator: call.operator } : {}),
     direction: 'inbound',
+  };
+  const sink = call.deps.writer.open(info);
+  const capture = new LegCapture({
+    sink,
+    codec,
+    payloadType: opts.codec.payloadType,
+    t0: opts.t0,
+    jitterMs: call.deps.jitterMs,
+    onSinkError: (err) => call.log.error({ err, leg: leg.name }, 'recording write failed'),
   });
-  const capture = new LegCapture({ sink, codec, payloadType: opts.codec.payloadType, t0: opts.t0, jitterMs: call.deps.jitterMs });
   call.deps.captureClock.add(capture);
   leg.tap = (packet, view) => {
     capture.onPacket(packet, view.payloadOffset, view.payloadLength, view.payloadType, view.timestamp, view.ssrc, performance.now());
   };
-  return capture;
+  return { info, key: call.deps.writer.keyOf(info), capture };
 }

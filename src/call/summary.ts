@@ -42,7 +42,7 @@ export function summarise(call: Call): CallSummary {
   const legSummary = (name: 'caller' | 'agent'): LegSummary | undefined => {
     const leg = name === 'caller' ? call.callerLeg : call.agentLeg;
     if (!leg) return undefined;
-    const capture = call.captures.get(name);
+    const capture = call.recordings.get(name)?.capture;
     return { ...leg.counters, port: leg.localPort, ...(capture ? { capture: { ...capture.counters } } : {}) };
   };
   const caller = legSummary('caller');
@@ -59,7 +59,7 @@ export function summarise(call: Call): CallSummary {
     startedAt: call.startedAt.toISOString(),
     ...(call.answeredAt ? { answeredAt: call.answeredAt.toISOString() } : {}),
     durationMs: Date.now() - call.startedAt.getTime(),
-    recorded: call.captures.size > 0,
+    recorded: call.recordings.size > 0,
     ...(call.announcement !== undefined ? { announcement: call.announcement } : {}),
     legs: { ...(caller ? { caller } : {}), ...(agent ? { agent } : {}) },
   };

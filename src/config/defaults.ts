@@ -27,6 +27,11 @@ lines:
 storage:
   kind: fs
   dir: ./var/recordings
+spool:
+  dir: ./var/spool
+  maxBytes: 1073741824
+encryption:
+  keyDir: ./var/keys
 recording:
   jitterMs: 200
 log:

@@ -51,11 +51,45 @@ export interface LineConfig {
   readonly record: boolean;
   /** Absent means no announcement (only allowed when record is false). */
   readonly announcement?: AnnouncementConfig;
+  /** Days the line's recordings are kept: 14–730; tagged on every object. */
+  readonly retentionDays: number;
+  /** When recording cannot be guaranteed (spool full): carry the call unrecorded, or refuse it (503). */
+  readonly onRecordingFailure: 'continue' | 'reject';
 }
 
-export interface StorageConfig {
+export interface FsStorageConfig {
   readonly kind: 'fs';
   readonly dir: string;
+}
+
+export interface S3StorageConfig {
+  readonly kind: 's3';
+  readonly bucket: string;
+  readonly prefix: string;
+  readonly region: string;
+  /** For S3-compatible servers; AWS when absent. Credentials come from the standard AWS chain. */
+  readonly endpoint?: string;
+  readonly pathStyle: boolean;
+  /** Set S3 Object Lock retention on each object (the bucket must have Object Lock enabled). */
+  readonly objectLock: boolean;
+}
+
+export type StorageConfig = FsStorageConfig | S3StorageConfig;
+
+export interface SpoolConfig {
+  /** Encrypted segments wait here until the store confirms them. */
+  readonly dir: string;
+  /** When the spool holds this much, lines apply their onRecordingFailure policy. */
+  readonly maxBytes: number;
+}
+
+export interface EncryptionConfig {
+  /** PEM public key (X25519 or RSA): the gateway can encrypt but never decrypt. */
+  readonly publicKey?: string;
+  /** Symmetric key file: simpler, but a stolen gateway could read recordings. */
+  readonly keyFile?: string;
+  /** With neither set: a key pair kept here, made on first start (move the private key off the gateway). */
+  readonly keyDir: string;
 }
 
 export interface LogConfig {
@@ -73,6 +107,8 @@ export interface GatewayConfig {
   readonly trunks: readonly TrunkConfig[];
   readonly lines: readonly LineConfig[];
   readonly storage: StorageConfig;
+  readonly spool: SpoolConfig;
+  readonly encryption: EncryptionConfig;
   readonly recording: RecordingConfig;
   readonly log: LogConfig;
 }

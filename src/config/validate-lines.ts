@@ -8,6 +8,9 @@ import type { Checker, Path } from './check.js';
 import { DEFAULT_ANNOUNCEMENT } from './defaults.js';
 
 const MODES: readonly AnnouncementMode[] = ['early', 'answer'];
+const FAILURE_POLICIES = ['continue', 'reject'] as const;
+/** Kept three months unless the line says otherwise. */
+const DEFAULT_RETENTION_DAYS = 90;
 const DIALLED = /^[0-9+*#]+$/;
 const KEY = /^[0-9*#]$/;
 /** sip:[user@]host[:port][;params][?headers], host a name, an IPv4 literal or a bracketed IPv6 literal. */
@@ -47,7 +50,9 @@ export function checkLines(c: Checker, v: unknown): readonly LineConfig[] {
     const target = sipUri(c, l['target'], [...path, 'target']);
     const record = c.boolean(l['record'], [...path, 'record']);
     const announcement = checkAnnouncement(c, l['announcement'], [...path, 'announcement'], record);
-    return { number, name, target, record, ...(announcement ? { announcement } : {}) };
+    const retentionDays = l['retention'] === undefined ? DEFAULT_RETENTION_DAYS : c.integer(l['retention'], [...path, 'retention'], 14, 730, 'must be a whole number of days, 14–730');
+    const onRecordingFailure = l['onRecordingFailure'] === undefined ? 'continue' : c.oneOf(l['onRecordingFailure'], [...path, 'onRecordingFailure'], FAILURE_POLICIES);
+    return { number, name, target, record, ...(announcement ? { announcement } : {}), retentionDays, onRecordingFailure };
   });
 }
 

@@ -3,7 +3,7 @@
  * typed GatewayConfig, checking every field once and collecting every problem.
  */
 import type { Transport } from '../sip/engine.js';
-import type { GatewayConfig, LogConfig, RecordingConfig, RtpConfig, SipConfig, StorageConfig } from './types.js';
+import type { EncryptionConfig, GatewayConfig, LogConfig, RecordingConfig, RtpConfig, SipConfig, SpoolConfig, StorageConfig } from './types.js';
 import { Checker, type Mapping, type Path } from './check.js';
 import { ConfigError } from './errors.js';
 import { checkLines, checkTrunks } from './validate-lines.js';
@@ -31,6 +31,8 @@ export function validateConfig(raw: unknown, ctx: ValidateContext): GatewayConfi
     trunks: checkTrunks(c, root['trunks']),
     lines: checkLines(c, root['lines']),
     storage: checkStorage(c, c.mapping(root['storage'], ['storage'])),
+    spool: checkSpool(c, c.mapping(root['spool'], ['spool'])),
+    encryption: checkEncryption(c, c.mapping(root['encryption'], ['encryption'])),
     recording: checkRecording(c, c.mapping(root['recording'], ['recording'])),
     log: { level: c.oneOf(c.mapping(root['log'], ['log'])['level'], ['log', 'level'], LOG_LEVELS) },
   };
@@ -88,10 +90,41 @@ function checkRtp(c: Checker, rtp: Mapping): RtpConfig {
   return { address, publicAddress, portMin: minOk ? portMin : 1024, portMax: max };
 }
 
+const FS_ONLY = ['dir'];
+const S3_ONLY = ['bucket', 'prefix', 'region', 'endpoint', 'pathStyle', 'objectLock'];
+
 function checkStorage(c: Checker, storage: Mapping): StorageConfig {
-  const kind = c.oneOf(storage['kind'], ['storage', 'kind'], ['fs'] as const);
+  const kind = c.oneOf(storage['kind'], ['storage', 'kind'], ['fs', 's3'] as const);
+  // Keys of the other kind are a mistake worth naming (an s3 bucket on an fs store does nothing).
+  for (const k of kind === 's3' ? FS_ONLY : S3_ONLY) {
+    if (storage[k] !== undefined && !(kind === 's3' && k === 'dir')) c.fail(['storage', k], `does not apply to storage.kind ${kind}`);
+  }
+  if (kind === 's3') {
+    const bucket = c.string(storage['bucket'], ['storage', 'bucket'], 'an S3 bucket name');
+    const prefix = storage['prefix'] === undefined ? '' : c.string(storage['prefix'], ['storage', 'prefix']).replace(/^\/+/, '');
+    const region = storage['region'] === undefined ? 'us-east-1' : c.string(storage['region'], ['storage', 'region']);
+    const endpoint = storage['endpoint'] === undefined ? undefined : c.string(storage['endpoint'], ['storage', 'endpoint'], 'an http(s) URL');
+    if (endpoint !== undefined && endpoint !== '' && !/^https?:\/\/[^\s/]+/.test(endpoint)) c.fail(['storage', 'endpoint'], 'must be an http(s) URL');
+    const pathStyle = storage['pathStyle'] === undefined ? false : c.boolean(storage['pathStyle'], ['storage', 'pathStyle']);
+    const objectLock = storage['objectLock'] === undefined ? false : c.boolean(storage['objectLock'], ['storage', 'objectLock']);
+    return { kind, bucket, prefix, region, ...(endpoint !== undefined ? { endpoint } : {}), pathStyle, objectLock };
+  }
   const dir = c.string(storage['dir'], ['storage', 'dir'], 'a directory path');
   return { kind, dir: dir === '' ? dir : c.absolute(dir) };
+}
+
+function checkSpool(c: Checker, spool: Mapping): SpoolConfig {
+  const dir = c.string(spool['dir'], ['spool', 'dir'], 'a directory path');
+  const maxBytes = c.integer(spool['maxBytes'], ['spool', 'maxBytes'], 1 << 20, Number.MAX_SAFE_INTEGER, 'must be a whole number of bytes, at least 1 MiB');
+  return { dir: dir === '' ? dir : c.absolute(dir), maxBytes };
+}
+
+function checkEncryption(c: Checker, e: Mapping): EncryptionConfig {
+  const publicKey = e['publicKey'] === undefined ? undefined : c.readableFile(e['publicKey'], ['encryption', 'publicKey']);
+  const keyFile = e['keyFile'] === undefined ? undefined : c.readableFile(e['keyFile'], ['encryption', 'keyFile']);
+  if (publicKey !== undefined && keyFile !== undefined) c.fail(['encryption'], 'set publicKey or keyFile, not both');
+  const keyDir = c.string(e['keyDir'], ['encryption', 'keyDir'], 'a directory path');
+  return { ...(publicKey !== undefined ? { publicKey } : {}), ...(keyFile !== undefined ? { keyFile } : {}), keyDir: keyDir === '' ? keyDir : c.absolute(keyDir) };
 }
 
 function checkRecording(c: Checker, recording: Mapping): RecordingConfig {

@@ -3,6 +3,8 @@
  * the demo, and `recgw start` until the encrypted spool exists.
  */
 import { RecgwError } from '../errors.js';
+import { objectKey } from './layout.js';
+import type { Manifest } from './manifest.js';
 import type { SegmentInfo, SegmentSink, SegmentWriter } from './writer.js';
 
 export interface MemorySegment {
@@ -45,10 +47,21 @@ class MemorySink implements SegmentSink, MemorySegment {
 
 export class MemorySegmentWriter implements SegmentWriter {
   private readonly held: MemorySink[] = [];
+  /** Manifests written, in order (start and final per call). */
+  readonly manifests: Manifest[] = [];
 
   /** Every segment opened and not released, in opening order. */
   get segments(): readonly MemorySegment[] {
     return this.held;
+  }
+
+  keyOf(info: SegmentInfo): string {
+    return objectKey(info);
+  }
+
+  writeManifest(manifest: Manifest): Promise<void> {
+    this.manifests.push(manifest);
+    return Promise.resolve();
   }
 
   open(info: SegmentInfo): SegmentSink {
@@ -60,5 +73,6 @@ export class MemorySegmentWriter implements SegmentWriter {
   /** Forgets a call's segments, so a long-running process does not keep every call's audio. */
   release(callId: string): void {
     for (let i = this.held.length - 1; i >= 0; i--) if (this.held[i]?.info.callId === callId) this.held.splice(i, 1);
+    for (let i = this.manifests.length - 1; i >= 0; i--) if (this.manifests[i]?.callId === callId) this.manifests.splice(i, 1);
   }
 }

@@ -3,6 +3,8 @@
  * the call's clock, to a sink per leg per segment. The encrypted file format
  * and the stores implement it; tests use the in-memory writer below.
  */
+import type { Manifest } from './manifest.js';
+
 export type LegName = 'caller' | 'agent';
 export type Codec = 'PCMU' | 'PCMA';
 
@@ -28,5 +30,9 @@ export interface SegmentSink {
 }
 
 export interface SegmentWriter {
+  /** Where a segment will be stored (its object key), for the manifest. */
+  keyOf(info: SegmentInfo): string;
   open(info: SegmentInfo): SegmentSink;
+  /** Seals and stores the call's manifest (at capture start, and again at the end). */
+  writeManifest(manifest: Manifest): Promise<void>;
 }

@@ -70,6 +70,22 @@ for (const transport of ['udp', 'tcp'] as const) {
     assert.equal(agentLeg.relayed, pcap.packets.length);
     assertHoldsExactly(capturedAudio(gw.writer, summary.callId, 'caller'), pcap.audio, PCMA_SILENCE);
     assertHoldsExactly(capturedAudio(gw.writer, summary.callId, 'agent'), pcap.audio, PCMA_SILENCE);
+
+    // A manifest when capture started, and the final one: both legs, whole, with the call's facts.
+    const manifests = gw.writer.manifests.filter((m) => m.callId === summary.callId);
+    assert.deepEqual(manifests.map((m) => m.stage), ['start', 'final']);
+    const final = manifests[1];
+    assert.ok(final);
+    assert.equal(final.complete, true);
+    assert.equal(final.callerNumber, '07700900123');
+    assert.equal(final.calledNumber, '1000');
+    assert.equal(final.operator, 'agent1001');
+    assert.equal(final.endReason, 'caller-bye');
+    assert.deepEqual(final.segments.map((x) => [x.leg, x.samples]), [
+      ['caller', capturedAudio(gw.writer, summary.callId, 'caller').length],
+      ['agent', capturedAudio(gw.writer, summary.callId, 'agent').length],
+    ]);
+    assert.equal(manifests[0]?.complete, false, 'the start manifest says the call is not yet whole');
     await assertNothingLeft(gw);
   });
 }

@@ -4,7 +4,7 @@ import { Router } from '../../src/call/router.js';
 
 const router = new Router({
   trunks: [{ name: 'pstn', addresses: ['192.0.2.1', '2001:db8::1'] }],
-  lines: [{ number: '1000', name: 'helpline', target: 'sip:queue@127.0.0.1', record: true }],
+  lines: [{ number: '1000', name: 'helpline', target: 'sip:queue@127.0.0.1', record: true, retentionDays: 90, onRecordingFailure: 'continue' }],
 });
 
 test('only trunk addresses may start calls', () => {

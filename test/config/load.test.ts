@@ -41,9 +41,11 @@ test('the embedded defaults load with no file and no external server', () => {
   assert.deepEqual(config.rtp, { address: '127.0.0.1', publicAddress: '127.0.0.1', portMin: 20000, portMax: 30000 });
   assert.deepEqual(config.trunks, [{ name: 'pstn', addresses: ['127.0.0.1'] }]);
   assert.deepEqual(config.lines, [
-    { number: '1000', name: 'helpline', target: 'sip:queue@127.0.0.1:5070', record: true, announcement: { mode: 'early' } },
+    { number: '1000', name: 'helpline', target: 'sip:queue@127.0.0.1:5070', record: true, announcement: { mode: 'early' }, retentionDays: 90, onRecordingFailure: 'continue' },
   ]);
   assert.deepEqual(config.storage, { kind: 'fs', dir: join(process.cwd(), 'var', 'recordings') });
+  assert.deepEqual(config.spool, { dir: join(process.cwd(), 'var', 'spool'), maxBytes: 1 << 30 });
+  assert.deepEqual(config.encryption, { keyDir: join(process.cwd(), 'var', 'keys') });
   assert.deepEqual(config.recording, { jitterMs: 200 });
   assert.deepEqual(config.log, { level: 'info' });
   assert.match(DEFAULT_CONFIG_YAML, /jitterMs: 200/);
@@ -56,7 +58,7 @@ test('config/example.yaml loads, with its files resolved against its own directo
   assert.deepEqual(recorded?.announcement?.secondMessage, { file: join(PROJECT_ROOT, 'assets', 'information.wav'), key: '1' });
   assert.equal(plain?.number, '+498001234');
   assert.equal(plain?.announcement, undefined, 'a line that is not recorded needs no announcement');
-  assert.equal(config.storage.dir, join(PROJECT_ROOT, 'config', 'var', 'recordings'));
+  assert.equal(config.storage.kind === 'fs' ? config.storage.dir : '', join(PROJECT_ROOT, 'config', 'var', 'recordings'));
 });
 
 test('a file overrides the defaults, the environment overrides the file, overrides win over both', (t) => {
@@ -132,7 +134,7 @@ lines:
     name: again
     target: sip:again@10.0.0.9
     record: false
-storage: { kind: s3, dir: "" }
+storage: { kind: tape, dir: "" }
 recording: { jitterMs: 5 }
 log: { level: verbose }
 `,
@@ -257,4 +259,11 @@ test('the result is deep-frozen', () => {
   // Loading again starts from clean defaults: nothing leaked between loads.
   assert.equal(loadConfig({ overrides: { sip: { port: 7000 } } }).sip.port, 7000);
   assert.equal(loadConfig({}).sip.port, 5060);
+});
+
+test('an s3 store takes bucket, prefix, region, endpoint, pathStyle and objectLock; fs keys on it are named', () => {
+  const config = loadConfig({ overrides: { storage: { kind: 's3', bucket: 'recordings', prefix: '/gw1/', endpoint: 'http://127.0.0.1:7480', pathStyle: true, objectLock: true } } });
+  assert.deepEqual(config.storage, { kind: 's3', bucket: 'recordings', prefix: 'gw1/', region: 'us-east-1', endpoint: 'http://127.0.0.1:7480', pathStyle: true, objectLock: true });
+  const err = configError(() => loadConfig({ overrides: { storage: { kind: 'fs', bucket: 'x' }, lines: [{ number: '1', name: 'a', target: 'sip:q@127.0.0.1', record: true, retention: 7, onRecordingFailure: 'maybe' }] } }));
+  assert.deepEqual(new Set(err.problems.map((p) => p.path)), new Set(['storage.bucket', 'lines[0].retention', 'lines[0].onRecordingFailure']));
 });

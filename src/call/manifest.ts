@@ -1,0 +1,34 @@
+/** Builds the call's manifest from what the call knows; the segment writer seals and stores it. */
+import type { Manifest } from '../recording/manifest.js';
+import type { Call } from './call.js';
+
+export function manifestOf(call: Call, stage: 'start' | 'final'): Manifest {
+  const recordings = [...call.recordings.values()];
+  const segments = recordings.map((r) => ({
+    leg: r.info.leg,
+    segment: r.info.segment,
+    key: r.key,
+    codec: r.info.codec,
+    startedAt: r.info.startedAt.toISOString(),
+    ...(r.info.operator !== undefined ? { operator: r.info.operator } : {}),
+    ...(stage === 'final' && r.closedAt ? { endedAt: r.closedAt.toISOString(), samples: r.capture.counters.samplesWritten } : {}),
+    complete: stage === 'final' && r.closedAt !== undefined,
+  }));
+  const startedAt = recordings[0]?.info.startedAt ?? call.startedAt;
+  return {
+    version: 1,
+    stage,
+    callId: call.id,
+    line: call.line.name,
+    direction: 'inbound',
+    callerNumber: call.req.callingNumber,
+    calledNumber: call.req.calledNumber,
+    ...(call.operator !== undefined ? { operator: call.operator } : {}),
+    startedAt: startedAt.toISOString(),
+    ...(stage === 'final' ? { endedAt: new Date().toISOString(), ...(call.endReason ? { endReason: call.endReason } : {}) } : {}),
+    retentionDays: call.line.retentionDays,
+    segments,
+    pausedWindows: [],
+    complete: stage === 'final' && segments.every((s) => s.complete),
+  };
+}

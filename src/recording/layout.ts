@@ -1,0 +1,47 @@
+/**
+ * Where recordings live in a store, and how they are tagged. One object per
+ * leg per segment and one manifest per call, under the line and the UTC date
+ * the call started, so retention sweeps and searches by line and day are
+ * prefix listings:
+ *
+ *   <line>/<yyyy>/<mm>/<dd>/<call-id>/<leg>-<segment>.rec
+ *   <line>/<yyyy>/<mm>/<dd>/<call-id>/manifest.rec          (when the call ended)
+ *   <line>/<yyyy>/<mm>/<dd>/<call-id>/manifest-start.rec    (when capture started)
+ */
+import type { SegmentInfo } from './writer.js';
+
+/** Line names are operator-chosen text: keep keys to a safe, portable alphabet. */
+export function keySafe(s: string): string {
+  return s.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[.-]+/, '') || 'line';
+}
+
+export function callPrefix(line: string, callId: string, startedAt: Date): string {
+  const iso = startedAt.toISOString();
+  return `${keySafe(line)}/${iso.slice(0, 4)}/${iso.slice(5, 7)}/${iso.slice(8, 10)}/${keySafe(callId)}/`;
+}
+
+export function objectKey(info: SegmentInfo): string {
+  return `${callPrefix(info.line, info.callId, info.startedAt)}${info.leg}-${info.segment}.rec`;
+}
+
+export function manifestKey(line: string, callId: string, callStartedAt: Date, stage: 'start' | 'final'): string {
+  return `${callPrefix(line, callId, callStartedAt)}${stage === 'final' ? 'manifest.rec' : 'manifest-start.rec'}`;
+}
+
+/** S3 allows letters, digits, spaces and + - = . _ : / @ in tag values. */
+export function tagValue(s: string): string {
+  return s.replace(/[^A-Za-z0-9 +\-=._:/@]/g, '_').slice(0, 256);
+}
+
+/** The seven tags of every recording object (DESIGN: S3 allows ten; keep to these). */
+export function recordingTags(info: SegmentInfo, retentionDays: number): Record<string, string> {
+  return {
+    line: tagValue(info.line),
+    operator: tagValue(info.operator ?? 'unknown'),
+    started: info.startedAt.toISOString(),
+    leg: info.leg,
+    'call-id': tagValue(info.callId),
+    direction: info.direction,
+    retention: String(retentionDays),
+  };
+}

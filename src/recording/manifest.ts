@@ -1,0 +1,48 @@
+/**
+ * The manifest of a recorded call: what was recorded, when, of whom, and
+ * whether it is whole. It names caller and called numbers, which are personal
+ * data, so it is sealed like the audio. One is written when capture starts
+ * (so a crash still leaves a record that says the call is incomplete) and the
+ * final one when the call ends.
+ */
+import type { Codec, LegName } from './writer.js';
+
+export interface ManifestSegment {
+  readonly leg: LegName;
+  readonly segment: number;
+  readonly key: string;
+  readonly codec: Codec;
+  readonly startedAt: string;
+  readonly operator?: string;
+  /** Filled in the final manifest. */
+  readonly endedAt?: string;
+  readonly samples?: number;
+  /** False until the segment was closed and sealed with its final chunk. */
+  readonly complete: boolean;
+}
+
+export interface PausedWindow {
+  readonly start: string;
+  readonly end?: string;
+  readonly trigger: string;
+  readonly by: string;
+}
+
+export interface Manifest {
+  readonly version: 1;
+  readonly stage: 'start' | 'final';
+  readonly callId: string;
+  readonly line: string;
+  readonly direction: 'inbound' | 'outbound';
+  readonly callerNumber: string;
+  readonly calledNumber: string;
+  readonly operator?: string;
+  readonly startedAt: string;
+  readonly endedAt?: string;
+  readonly endReason?: string;
+  readonly retentionDays: number;
+  readonly segments: readonly ManifestSegment[];
+  readonly pausedWindows: readonly PausedWindow[];
+  /** Every segment complete and the call ended normally. */
+  readonly complete: boolean;
+}
