@@ -56,6 +56,8 @@ export class Call extends TypedEmitter<CallEvents> {
     private readonly res: SipResponse,
     readonly line: LineConfig,
     readonly trunk: TrunkConfig,
+    /** False when the line records but recording is not possible now (spool full) and the line says continue. */
+    readonly record: boolean = line.record,
   ) {
     super();
     this.log = deps.log.child({ callId: this.id, line: line.name });
@@ -103,6 +105,7 @@ export class Call extends TypedEmitter<CallEvents> {
     this.callerLeg.setRemote(endpointOf(this.offer));
     this.answerToCaller = anchorSdp(req.body, { address: deps.rtp.publicAddress, port: this.callerLeg.localPort });
 
+    // The caller is told about recording on a recorded line even when this call cannot be recorded: the policy is the line's.
     const set = line.record ? deps.announcementFor(line) : undefined;
     if (set && line.announcement) {
       if (line.announcement.mode === 'early') {
@@ -181,7 +184,7 @@ export class Call extends TypedEmitter<CallEvents> {
     if (operator !== undefined) this.operator = operator;
     // Capture is armed before the bridge opens, so the agent's first packet,
     // which may beat the caller's ACK, is recorded like every other.
-    if (line.record && this.offer) this.startCapture(this.offer, answer);
+    if (this.record && this.offer) this.startCapture(this.offer, answer);
     bridge(callerLeg, agentLeg);
     this.answeredAt = new Date();
     this.log.info({ operator: this.operator, agentSipCallId: dialog.callId }, 'leg answered');

@@ -23,7 +23,14 @@ export interface GatewayEvents {
   'call-ended': (summary: CallSummary) => void;
 }
 
+export interface GatewayOptions {
+  /** False while recordings cannot be kept (spool full); lines then apply onRecordingFailure. */
+  readonly canRecord?: (this: void) => boolean;
+}
+
 export interface GatewayStats {
+  /** Calls to recorded lines refused (503) or carried unrecorded because recording was unavailable. */
+  recordingUnavailable: number;
   /** INVITEs refused because they came from no trunk address. */
   rejectedNotTrunk: number;
   /** INVITEs refused because they dialled no line. */
@@ -34,7 +41,7 @@ export interface GatewayStats {
 
 export class Gateway extends TypedEmitter<GatewayEvents> {
   readonly allocator: PortAllocator;
-  readonly stats: GatewayStats = { rejectedNotTrunk: 0, rejectedNoLine: 0, callsStarted: 0, callsEnded: 0 };
+  readonly stats: GatewayStats = { recordingUnavailable: 0, rejectedNotTrunk: 0, rejectedNoLine: 0, callsStarted: 0, callsEnded: 0 };
   private readonly calls = new Map<string, Call>();
   private readonly router: Router;
   private readonly announcements = new Map<string, AnnouncementSet>();
@@ -47,6 +54,7 @@ export class Gateway extends TypedEmitter<GatewayEvents> {
     private readonly engine: SipEngine,
     writer: SegmentWriter,
     private readonly log: Logger,
+    private readonly options: GatewayOptions = {},
   ) {
     super();
     this.router = new Router(config);
@@ -120,7 +128,18 @@ export class Gateway extends TypedEmitter<GatewayEvents> {
   }
 
   private startCall(req: SipRequest, res: SipResponse, line: LineConfig, trunk: GatewayConfig['trunks'][number]): void {
-    const call = new Call(this.deps, req, res, line, trunk);
+    let record = line.record;
+    if (record && this.options.canRecord && !this.options.canRecord()) {
+      this.stats.recordingUnavailable++;
+      if (line.onRecordingFailure === 'reject') {
+        this.log.error({ line: line.name, policy: 'reject' }, 'recording unavailable (spool full): call refused');
+        res.send(503, { reason: 'Service Unavailable', headers: { 'Retry-After': '60' } });
+        return;
+      }
+      this.log.error({ line: line.name, policy: 'continue' }, 'recording unavailable (spool full): call carried unrecorded');
+      record = false;
+    }
+    const call = new Call(this.deps, req, res, line, trunk, record);
     this.calls.set(call.id, call);
     this.stats.callsStarted++;
     call.once('ended', (summary) => {

@@ -3,11 +3,16 @@
  * ports, SIPp answers as the agent queue and SIPp calls as the trunk, both
  * sending the same speech pcap; then we print what the gateway saw and kept.
  */
-import { parseConfig } from '../config/load.js';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { exportCall } from '../access/export.js';
+import { loadConfig } from '../config/load.js';
+import type { GatewayConfig } from '../config/types.js';
+import { loadDecryptionKey } from '../crypto/keys.js';
+import { openStore } from '../recording/pipeline.js';
 import type { CallSummary } from '../call/summary.js';
 import { startGateway } from '../main.js';
-import { createLogger } from '../ops/log.js';
-import { MemorySegmentWriter } from '../recording/memory-writer.js';
+import { createLogger, silentLogger } from '../ops/log.js';
 import { freePort } from './free-port.js';
 import { Sipp, sippAvailable } from './sipp.js';
 
@@ -17,17 +22,29 @@ export async function runDemo(): Promise<number> {
     return 1;
   }
   const [sipPort, agentPort, callerPort] = [await freePort(), await freePort(), await freePort()];
-  const config = parseConfig(
-    {
+  // Everything the demo keeps is under ./var/demo: the store, the spool, and a demo key pair.
+  const base = resolve('var', 'demo');
+  const configFile = join(base, 'config.yaml');
+  mkdirSync(base, { recursive: true, mode: 0o700 });
+  writeFileSync(
+    configFile,
+    [
+      `storage: { kind: fs, dir: ${JSON.stringify(join(base, 'recordings'))} }`,
+      `spool: { dir: ${JSON.stringify(join(base, 'spool'))} }`,
+      `encryption: { keyDir: ${JSON.stringify(join(base, 'keys'))} }`,
+      '',
+    ].join('\n'),
+  );
+  const config = loadConfig({
+    file: configFile,
+    overrides: {
       sip: { port: sipPort },
       rtp: { portMin: 31000, portMax: 31999 },
       lines: [{ number: '1000', name: 'helpline', target: `sip:queue@127.0.0.1:${agentPort}`, record: true, announcement: { mode: 'early' } }],
     },
-    'demo',
-  );
+  });
   const log = createLogger({ level: 'info', destination: process.stderr });
-  const writer = new MemorySegmentWriter();
-  const running = await startGateway(config, { log, writer });
+  const running = await startGateway(config, { log });
   const ended = new Promise<CallSummary>((resolve) => running.gateway.once('call-ended', resolve));
 
   process.stdout.write(`gateway on 127.0.0.1:${sipPort} (udp, tcp); agent queue (SIPp) on :${agentPort}; calling line 1000 from SIPp on :${callerPort}\n`);
@@ -36,7 +53,9 @@ export async function runDemo(): Promise<number> {
   try {
     const [c, a] = await Promise.all([caller.done, agent.done]);
     const summary = await ended;
-    printSummary(summary, writer, c.code === 0 && a.code === 0);
+    await running.pipeline?.uploader.drain(15_000);
+    printSummary(summary, c.code === 0 && a.code === 0);
+    await printRecordings(summary.callId, config, base, configFile);
     return c.code === 0 && a.code === 0 && summary.reason === 'caller-bye' ? 0 : 1;
   } finally {
     caller.kill();
@@ -45,7 +64,7 @@ export async function runDemo(): Promise<number> {
   }
 }
 
-function printSummary(s: CallSummary, writer: MemorySegmentWriter, sippOk: boolean): void {
+function printSummary(s: CallSummary, sippOk: boolean): void {
   const out: string[] = [
     '',
     `call ${s.callId} (SIP Call-ID ${s.sipCallId})`,
@@ -59,11 +78,28 @@ function printSummary(s: CallSummary, writer: MemorySegmentWriter, sippOk: boole
         `dropped (wrong source) ${leg.droppedSource}, malformed ${leg.malformed}; sent to this side ${leg.sent}`,
     );
   }
-  out.push('  captured audio (held in memory by the segment writer; nothing written to disk):');
-  for (const seg of writer.segments.filter((g) => g.info.callId === s.callId)) {
-    const bytes = seg.audio().length;
-    out.push(`    ${seg.info.leg} leg, segment ${seg.info.segment}: ${seg.info.codec}, ${bytes} bytes = ${(bytes / 8000).toFixed(2)} s, started ${seg.info.startedAt.toISOString()}`);
+  for (const name of ['caller', 'agent'] as const) {
+    const c = s.legs[name]?.capture;
+    if (c) out.push(`  ${name} capture: ${(c.samplesWritten / 8000).toFixed(2)} s written (${(c.silenceSamples / 8000).toFixed(2)} s of it silence where no packet arrived)`);
   }
   out.push(`  SIPp trunk and agent: ${sippOk ? 'both saw a clean call' : 'FAILED (see above)'}`, '');
-  process.stdout.write(out.join('\n'));
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
+/** Where the call's encrypted objects are, and the same call exported back to audio with the demo's private key. */
+async function printRecordings(callId: string, config: GatewayConfig, base: string, configFile: string): Promise<void> {
+  const store = await openStore(config.storage, silentLogger());
+  const out: string[] = [`  encrypted recordings in ${store.location}:`];
+  for await (const o of store.list('')) if (o.key.includes(`/${callId}/`)) out.push(`    ${o.key} (${o.size} bytes, sha256 ${o.sha256.slice(0, 16)}...)`);
+  const keyDir = join(base, 'keys');
+  const privateKey = readdirSync(keyDir).filter((f) => f.endsWith('.private.pem')).sort().at(-1);
+  if (privateKey !== undefined) {
+    const exportDir = join(base, 'export');
+    const r = await exportCall(store, callId, loadDecryptionKey(join(keyDir, privateKey)), exportDir);
+    out.push(`  exported with the demo's private key (keep such a key off a real gateway) to ${exportDir}:`);
+    for (const l of r.legs) out.push(`    ${l.file} (${l.seconds.toFixed(2)} s, ${l.chunks} chunks verified)`);
+    if (r.mix) out.push(`    ${r.mix} (stereo: caller left, agent right)`);
+    out.push(`  again by hand: npx recgw export --call ${callId} --config ${configFile} --private-key ${join(keyDir, privateKey)} --out ${exportDir}`);
+  }
+  process.stdout.write(`${out.join('\n')}\n\n`);
 }

@@ -3,7 +3,10 @@
  * The `recgw` command. Parses arguments and hands over: no business logic here.
  */
 import { ConfigError } from '../config/load.js';
+import { RecgwError } from '../errors.js';
 import { runDemo } from './demo.js';
+import { EXPORT_USAGE, runExport } from './export.js';
+import { runKeys } from './keys.js';
 import { runStart } from './start.js';
 
 const USAGE = `usage: recgw <command> [options]
@@ -13,6 +16,10 @@ commands:
                           RECGW_SECTION__KEY=value environment variables override)
   demo                    run a complete call through the gateway with SIPp as trunk and
                           agent queue, and print what happened
+  keys generate --dir DIR [--type x25519|rsa]
+                          make a recording key pair (the private key never needs to be
+                          on the gateway); keys generate-symmetric --file FILE
+  export ...              decrypt recordings to WAV/MP3 (recgw export --help)
   help                    this text
 `;
 
@@ -33,6 +40,32 @@ async function main(argv: readonly string[]): Promise<number> {
       return runStart({ configFile: option(args, '--config') });
     case 'demo':
       return runDemo();
+    case 'keys':
+      return runKeys(args);
+    case 'export': {
+      if (args.includes('--help')) {
+        process.stdout.write(EXPORT_USAGE);
+        return 0;
+      }
+      const privateKey = option(args, '--private-key');
+      const out = option(args, '--out');
+      if (privateKey === undefined || out === undefined) throw new UsageError(`export needs --private-key and --out\n\n${EXPORT_USAGE}`);
+      const format = option(args, '--format') ?? 'wav';
+      if (format !== 'wav' && format !== 'mp3') throw new UsageError('--format is wav or mp3');
+      const callId = option(args, '--call');
+      const configFile = option(args, '--config');
+      const valued = new Set(['--private-key', '--out', '--format', '--call', '--config']);
+      const target = args.find((x, i) => !x.startsWith('--') && !valued.has(args[i - 1] ?? ''));
+      return runExport({
+        ...(target !== undefined ? { target } : {}),
+        ...(callId !== undefined ? { callId } : {}),
+        ...(configFile !== undefined ? { configFile } : {}),
+        privateKey,
+        out,
+        allowIncomplete: args.includes('--allow-incomplete'),
+        format,
+      });
+    }
     case undefined:
     case 'help':
     case '--help':
@@ -52,6 +85,10 @@ main(process.argv.slice(2)).then(
     if (err instanceof ConfigError) {
       process.stderr.write(`recgw: ${err.message}\n`);
       process.exitCode = 2;
+    } else if (err instanceof RecgwError) {
+      // Known failures (a tampered recording, the wrong key, a store that refuses) need no stack trace.
+      process.stderr.write(`recgw: ${err.message} (${err.code})\n`);
+      process.exitCode = 1;
     } else if (err instanceof UsageError) {
       process.stderr.write(`recgw: ${err.message}\n\n${USAGE}`);
       process.exitCode = 2;

@@ -5,17 +5,11 @@
 import { loadConfig } from '../config/load.js';
 import { startGateway } from '../main.js';
 import { createLogger } from '../ops/log.js';
-import { MemorySegmentWriter } from '../recording/memory-writer.js';
 
 export async function runStart(opts: { readonly configFile: string | undefined }): Promise<number> {
   const config = loadConfig({ ...(opts.configFile !== undefined ? { file: opts.configFile } : {}), env: process.env });
   const log = createLogger({ level: config.log.level });
-  // Until the encrypted spool and stores exist, captured audio lives in memory
-  // only (never plaintext on disk) and is released when each call ends.
-  const writer = new MemorySegmentWriter();
-  const running = await startGateway(config, { log, writer });
-  running.gateway.on('call-ended', (summary) => writer.release(summary.callId));
-  log.warn('recording storage is not configured in this build: captured audio is held in memory and released at the end of each call');
+  const running = await startGateway(config, { log });
 
   return new Promise<number>((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {

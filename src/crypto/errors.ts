@@ -8,11 +8,12 @@ import { RecgwError } from '../errors.js';
  * - `TRUNCATED`: the file ends inside its header or a chunk record, or without its final chunk;
  * - `REORDERED`: a chunk authenticates, but as another position than the one it sits in;
  * - `KEY_INVALID`: a key file that cannot be used the way it was asked for;
- * - `KEY_EXISTS`: generating a key would overwrite a file.
+ * - `KEY_EXISTS`: generating a key would overwrite a file;
+ * - `SEALED`: a chunk offered after the final one (a caller's mistake, not a file's).
  *
  * Chunk errors carry the chunk's index (from 0) in `chunk`. No message ever holds key material.
  */
-export type CryptoErrorCode = 'BAD_HEADER' | 'WRONG_KEY' | 'TAMPERED' | 'TRUNCATED' | 'REORDERED' | 'KEY_INVALID' | 'KEY_EXISTS';
+export type CryptoErrorCode = 'BAD_HEADER' | 'WRONG_KEY' | 'TAMPERED' | 'TRUNCATED' | 'REORDERED' | 'KEY_INVALID' | 'KEY_EXISTS' | 'SEALED';
 
 export class CryptoError extends RecgwError {
   declare readonly code: CryptoErrorCode;

@@ -71,7 +71,7 @@ export class FsStore implements ObjectStore {
   constructor(opts: { dir: string; logger?: Logger }) {
     this.root = resolve(opts.dir);
     this.location = this.root;
-    this.log = (opts.logger ?? silentLogger()).child({ component: 'fs-store' });
+    this.log = opts.logger ?? silentLogger();
   }
 
   private pathOf(key: string): string {

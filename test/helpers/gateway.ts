@@ -9,13 +9,19 @@ import { parseConfig } from '../../src/config/load.js';
 import type { GatewayConfig } from '../../src/config/types.js';
 import { freePort } from '../../src/cli/free-port.js';
 import { startGateway, type RunningGateway } from '../../src/main.js';
+import { generateKeyPair } from '../../src/crypto/keys.js';
 import { createLogger, silentLogger } from '../../src/ops/log.js';
 import { MemorySegmentWriter } from '../../src/recording/memory-writer.js';
 import { writeToneWav } from './wav.js';
 
 export interface TestGateway {
   readonly running: RunningGateway;
+  /** Captured audio in memory, unless the gateway runs the real recording pipeline. */
   readonly writer: MemorySegmentWriter;
+  /** With `pipeline`: where the fs store and the spool are, and the key that reads what was stored. */
+  readonly storeDir: string;
+  readonly spoolDir: string;
+  readonly privateKeyFile: string;
   readonly config: GatewayConfig;
   readonly sipPort: number;
   readonly agentPort: number;
@@ -32,8 +38,22 @@ function rtpRange(): { portMin: number; portMax: number } {
   return { portMin, portMax: portMin + 199 };
 }
 
-export async function startTestGateway(opts: { lines?: (agentPort: number, announcement: string, secondMessage: string) => unknown[]; trunks?: unknown[]; announcementMs?: number; mode?: 'early' | 'answer' } = {}): Promise<TestGateway> {
+export interface TestGatewayOptions {
+  lines?: (agentPort: number, announcement: string, secondMessage: string) => unknown[];
+  trunks?: unknown[];
+  announcementMs?: number;
+  mode?: 'early' | 'answer';
+  /** Run the real pipeline (encrypt, spool, upload) into an fs store, or the given storage config. */
+  pipeline?: boolean;
+  storage?: unknown;
+  spoolMaxBytes?: number;
+}
+
+export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'recgw-test-'));
+  const storeDir = join(dir, 'store');
+  const spoolDir = join(dir, 'spool');
+  const keys = generateKeyPair(join(dir, 'keys'));
   const announcementFile = join(dir, 'announcement.wav');
   writeToneWav(announcementFile, { ms: opts.announcementMs ?? 400 });
   const secondMessageFile = join(dir, 'second-message.wav');
@@ -50,12 +70,15 @@ export async function startTestGateway(opts: { lines?: (agentPort: number, annou
       trunks: opts.trunks ?? [{ name: 'pstn', addresses: ['127.0.0.1'] }],
       lines,
       recording: { jitterMs: 200 },
+      storage: opts.storage ?? { kind: 'fs', dir: storeDir },
+      spool: { dir: spoolDir, maxBytes: opts.spoolMaxBytes ?? 64 << 20 },
+      encryption: { publicKey: keys.publicKeyFile },
     },
     'test',
   );
   const log = process.env['RECGW_TEST_LOG'] ? createLogger({ level: process.env['RECGW_TEST_LOG'], destination: process.stderr }) : silentLogger();
   const writer = new MemorySegmentWriter();
-  const running = await startGateway(config, { log, writer });
+  const running = await startGateway(config, { log, ...(opts.pipeline ? {} : { writer }) });
   return {
     running,
     writer,
@@ -63,6 +86,9 @@ export async function startTestGateway(opts: { lines?: (agentPort: number, annou
     sipPort,
     agentPort,
     announcementFile,
+    storeDir,
+    spoolDir,
+    privateKeyFile: keys.privateKeyFile,
     stop: async () => {
       await running.stop();
       rmSync(dir, { recursive: true, force: true });

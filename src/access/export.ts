@@ -1,0 +1,152 @@
+/**
+ * Turns stored recordings back into audio: one leg to a WAV, or a whole call
+ * (each leg, and a stereo mix with the caller left and the agent right,
+ * aligned on the call's clock) through ffmpeg. Every chunk is verified; a
+ * tampered or truncated file is refused naming the chunk, unless the caller
+ * accepts a crash-truncated one (allowIncomplete).
+ */
+import ffmpegInstaller from '@ffmpeg-installer/ffmpeg';
+import ffmpeg from 'fluent-ffmpeg';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { CryptoError } from '../crypto/errors.js';
+import { openRecording, type RecordingHeader } from '../crypto/format.js';
+import type { KeyDecryptionKey } from '../crypto/keys.js';
+import { decodeG711 } from '../media/g711.js';
+import type { Manifest } from '../recording/manifest.js';
+import type { ObjectStore } from '../storage/store.js';
+import { writeWav } from './wav.js';
+
+const RATE = 8000;
+
+export interface ExportedLeg {
+  readonly file: string;
+  readonly leg: string;
+  readonly segment: number;
+  readonly seconds: number;
+  readonly complete: boolean;
+  readonly chunks: number;
+}
+
+export interface ExportedCall {
+  readonly manifest?: Manifest;
+  readonly legs: readonly ExportedLeg[];
+  readonly mix?: string;
+  /** Gaps an auditor should see: paused windows, incomplete segments. */
+  readonly notes: readonly string[];
+}
+
+async function streamToBuffer(stream: Readable): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const chunk of stream) parts.push(chunk as Buffer);
+  return Buffer.concat(parts);
+}
+
+/** Reads an object from the store, or a file when `source` is a path that exists. */
+export async function readRecordingBytes(source: string, store?: ObjectStore): Promise<Buffer> {
+  try {
+    return await readFile(source);
+  } catch (err) {
+    if (!store || (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    return streamToBuffer(await store.get(source));
+  }
+}
+
+function audioOf(bytes: Buffer, kdk: KeyDecryptionKey, allowIncomplete: boolean): { header: RecordingHeader; audio: Buffer; complete: boolean; chunks: number } {
+  const opened = openRecording(bytes, kdk, { allowIncomplete });
+  if (opened.header.kind !== 'audio' || opened.header.codec === 'none') throw new CryptoError('BAD_HEADER', 'not an audio recording (a manifest?)');
+  return { header: opened.header, audio: Buffer.concat(opened.chunks), complete: opened.complete, chunks: opened.chunks.length };
+}
+
+export async function exportLeg(bytes: Buffer, kdk: KeyDecryptionKey, outDir: string, opts: { allowIncomplete?: boolean } = {}): Promise<ExportedLeg> {
+  const { header, audio, complete, chunks } = audioOf(bytes, kdk, opts.allowIncomplete ?? false);
+  await mkdir(outDir, { recursive: true, mode: 0o700 });
+  const file = join(outDir, `${header.callId}-${header.leg}-${header.segment}.wav`);
+  await writeWav(file, decodeG711(audio, header.codec as 'PCMU' | 'PCMA'), { rate: RATE, channels: 1 });
+  return { file, leg: header.leg, segment: header.segment, seconds: audio.length / RATE, complete, chunks };
+}
+
+export function openManifest(bytes: Buffer, kdk: KeyDecryptionKey): Manifest {
+  const opened = openRecording(bytes, kdk);
+  if (opened.header.kind !== 'manifest') throw new CryptoError('BAD_HEADER', 'not a manifest');
+  return JSON.parse(Buffer.concat(opened.chunks).toString('utf8')) as Manifest;
+}
+
+/** Every object of the call, found by its call-id folder (see recording/layout.ts). */
+async function keysOfCall(store: ObjectStore, callId: string): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const o of store.list('')) if (o.key.includes(`/${callId}/`)) keys.push(o.key);
+  return keys.sort();
+}
+
+function mix(callerWav: string, agentWav: string, out: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    ffmpeg()
+      .setFfmpegPath(ffmpegInstaller.path)
+      .input(callerWav)
+      .input(agentWav)
+      // Left = caller, right = agent; both files already start at the call's clock origin.
+      .complexFilter(['[0:a][1:a]amerge=inputs=2[a]'])
+      .outputOptions(['-map', '[a]', '-ac', '2'])
+      .on('error', (err: Error) => reject(err))
+      .on('end', () => resolve())
+      .save(out);
+  });
+}
+
+export async function exportCall(
+  store: ObjectStore,
+  callId: string,
+  kdk: KeyDecryptionKey,
+  outDir: string,
+  opts: { allowIncomplete?: boolean; format?: 'wav' | 'mp3' } = {},
+): Promise<ExportedCall> {
+  const keys = await keysOfCall(store, callId);
+  if (keys.length === 0) throw new Error(`no recording of call ${callId} in ${store.location}`);
+  const notes: string[] = [];
+  const manifestKey = keys.find((k) => k.endsWith('/manifest.rec')) ?? keys.find((k) => k.endsWith('/manifest-start.rec'));
+  const manifest = manifestKey ? openManifest(await streamToBuffer(await store.get(manifestKey)), kdk) : undefined;
+  if (!manifest) notes.push('no manifest found');
+  else if (manifest.stage !== 'final') notes.push('the call has no final manifest: it did not end normally (gateway stopped or crashed)');
+  for (const w of manifest?.pausedWindows ?? []) notes.push(`paused ${w.start} to ${w.end ?? 'end'} (${w.trigger}, by ${w.by})`);
+
+  const callStart = manifest ? Date.parse(manifest.startedAt) : NaN;
+  const perLeg = new Map<string, { offset: number; pcm: Buffer }[]>();
+  const legs: ExportedLeg[] = [];
+  for (const key of keys.filter((k) => !/\/manifest(-start)?\.rec$/.test(k))) {
+    const bytes = await streamToBuffer(await store.get(key));
+    const exported = await exportLeg(bytes, kdk, outDir, opts);
+    legs.push(exported);
+    if (!exported.complete) notes.push(`${exported.leg} segment ${exported.segment} is incomplete (cut short by a crash): ${exported.seconds.toFixed(2)} s kept`);
+    const { header, audio } = audioOf(bytes, kdk, opts.allowIncomplete ?? false);
+    const offset = Number.isFinite(callStart) ? Math.max(0, Math.round(((Date.parse(header.startedAt) - callStart) / 1000) * RATE)) : 0;
+    const list = perLeg.get(header.leg) ?? [];
+    list.push({ offset, pcm: decodeG711(audio, header.codec as 'PCMU' | 'PCMA') });
+    perLeg.set(header.leg, list);
+  }
+
+  let mixFile: string | undefined;
+  const caller = perLeg.get('caller');
+  const agent = perLeg.get('agent');
+  if (caller && agent) {
+    // Each leg laid on the call's timeline, so silence stands where a segment was not recording.
+    const lay = (parts: { offset: number; pcm: Buffer }[]): Buffer => {
+      const samples = Math.max(...parts.map((p) => p.offset + p.pcm.length / 2));
+      const out = Buffer.alloc(samples * 2);
+      for (const p of parts) p.pcm.copy(out, p.offset * 2);
+      return out;
+    };
+    const callerWav = join(outDir, `${callId}-caller.timeline.wav`);
+    const agentWav = join(outDir, `${callId}-agent.timeline.wav`);
+    await writeWav(callerWav, lay(caller), { rate: RATE, channels: 1 });
+    await writeWav(agentWav, lay(agent), { rate: RATE, channels: 1 });
+    mixFile = join(outDir, `${callId}.${opts.format ?? 'wav'}`);
+    try {
+      await mix(callerWav, agentWav, mixFile);
+    } finally {
+      await Promise.all([rm(callerWav, { force: true }), rm(agentWav, { force: true })]);
+    }
+  }
+  return { ...(manifest ? { manifest } : {}), legs, ...(mixFile ? { mix: mixFile } : {}), notes };
+}

@@ -1,0 +1,314 @@
+/**
+ * Moves spool entries to the object store, and deletes each from the spool
+ * only once the store confirmed the size and SHA-256 of exactly what the
+ * spool holds.
+ *
+ * A new entry starts uploading at once as a tail of its file, so the object
+ * completes right after the segment is sealed. When an upload fails (the
+ * store is down, even mid-call), the entry waits a full-jitter backoff and
+ * starts over from the first byte: as a plain file upload if it is sealed by
+ * then, as a new tail if the call still runs. Nothing is ever resumed midway,
+ * so no store needs to support partial objects.
+ *
+ * A slow or dead store never reaches the caller's append: the spool just
+ * grows, and `spool.full` says when that becomes a problem.
+ */
+import { pipeline, type Readable } from 'node:stream';
+import { TypedEmitter } from '../ops/emitter.js';
+import { silentLogger, type Logger } from '../ops/log.js';
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+import { digestFile, DigestStream, type Digest } from './digest.js';
+import type { Spool, SpoolEntry } from './spool.js';
+import { StorageError, type ObjectStore, type StoredObject } from './store.js';
+
+export interface UploaderOptions {
+  spool: Spool;
+  store: ObjectStore;
+  logger?: Logger;
+  /** Default 500 ms .. 60 s, full jitter. */
+  backoff?: BackoffOptions;
+  /**
+   * Called for each recovered (unsealed) entry before its upload; may truncate
+   * it (a torn tail). The uploader seals the entry afterwards.
+   */
+  recover?: (entry: SpoolEntry) => Promise<void>;
+  /** Uploads at once, tails included. Default 4. */
+  concurrency?: number;
+}
+
+export interface UploaderEvents {
+  uploaded: (e: { key: string; size: number; sha256: string; attempts: number }) => void;
+  failed: (e: { key: string; attempt: number; error: StorageError; retryInMs: number }) => void;
+}
+
+export interface UploaderStats {
+  readonly uploaded: number;
+  /** Failed attempts, all entries together. */
+  readonly failures: number;
+  /** Entries waiting out a backoff. */
+  readonly retrying: number;
+  /** Entries waiting for a free upload slot. */
+  readonly queued: number;
+  /** Entries being uploaded now. */
+  readonly uploading: number;
+  readonly bytesUploaded: number;
+}
+
+interface Job {
+  readonly entry: SpoolEntry;
+  attempts: number;
+  /** Consecutive failures: the backoff grows with these. */
+  failures: number;
+  timer: NodeJS.Timeout | null;
+  abort: AbortController | null;
+  warned: boolean;
+}
+
+function asStorageError(err: unknown): StorageError {
+  if (err instanceof StorageError) return err;
+  const detail = err instanceof Error ? err.message : String(err);
+  return new StorageError('STORE_UNAVAILABLE', detail, { cause: err });
+}
+
+export class Uploader extends TypedEmitter<UploaderEvents> {
+  private readonly spool: Spool;
+  private readonly store: ObjectStore;
+  private readonly log: Logger;
+  private readonly backoff: BackoffOptions;
+  private readonly recover: ((entry: SpoolEntry) => Promise<void>) | undefined;
+  private readonly concurrency: number;
+
+  private running = false;
+  private readonly jobs = new Map<string, Job>();
+  private queue: Job[] = [];
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly drainChecks = new Set<() => void>();
+  private uploaded = 0;
+  private failures = 0;
+  private bytesUploaded = 0;
+  /** Failed attempts since the last success: non-zero means the store is (or was) down. */
+  private failuresSinceSuccess = 0;
+  private readonly onEntry = (entry: SpoolEntry): void => this.track(entry);
+
+  constructor(opts: UploaderOptions) {
+    super();
+    this.spool = opts.spool;
+    this.store = opts.store;
+    this.log = opts.logger ?? silentLogger();
+    this.backoff = opts.backoff ?? DEFAULT_BACKOFF;
+    this.recover = opts.recover;
+    this.concurrency = Math.max(1, Math.floor(opts.concurrency ?? 4));
+  }
+
+  get stats(): UploaderStats {
+    let retrying = 0;
+    for (const job of this.jobs.values()) if (job.timer) retrying++;
+    return {
+      uploaded: this.uploaded,
+      failures: this.failures,
+      retrying,
+      queued: this.queue.length,
+      uploading: this.inFlight.size,
+      bytesUploaded: this.bytesUploaded,
+    };
+  }
+
+  /**
+   * Recovers the spool's crash leftovers (the `recover` hook, then a seal),
+   * queues everything the spool holds, oldest first, and from then on follows
+   * new entries. The spool must be open.
+   */
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    this.spool.on('entry', this.onEntry);
+    const found = this.spool.entries();
+    this.log.info({ store: this.store.location, entries: found.length }, 'uploader started');
+    for (const entry of found) {
+      if (!this.running) return;
+      if (this.jobs.has(entry.id)) continue;
+      if (entry.recovered && !entry.sealed && !(await this.finishRecovered(entry))) continue;
+      if (this.running) this.track(entry);
+    }
+  }
+
+  /** Returns false when the entry is not to be uploaded (empty, or could not be sealed). */
+  private async finishRecovered(entry: SpoolEntry): Promise<boolean> {
+    const log = this.log.child({ entry: entry.id, key: entry.meta.key });
+    const before = entry.size;
+    if (this.recover) {
+      try {
+        await this.recover(entry);
+      } catch (err) {
+        // Uploading the bytes as found keeps them; a reader detects a torn tail, a lost file nobody can.
+        log.error({ err }, 'recovery hook failed; uploading the entry as found');
+      }
+    }
+    try {
+      if (entry.size === 0) {
+        log.warn({ bytesFound: before }, 'recovered spool entry holds nothing worth keeping; removed');
+        await entry.remove();
+        this.checkDrained();
+        return false;
+      }
+      await entry.seal();
+    } catch (err) {
+      log.error({ err }, 'could not finalise a recovered spool entry; left in the spool');
+      return false;
+    }
+    log.warn({ bytesFound: before, bytesKept: entry.size }, 'recovered a spool entry left by a crash');
+    return true;
+  }
+
+  private track(entry: SpoolEntry): void {
+    if (!this.running || this.jobs.has(entry.id)) return;
+    const job: Job = { entry, attempts: 0, failures: 0, timer: null, abort: null, warned: false };
+    this.jobs.set(entry.id, job);
+    this.queue.push(job);
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.running && this.inFlight.size < this.concurrency && this.queue.length > 0) {
+      // A sealed entry finishes quickly and frees spool space; a tail may hold its slot for a whole call.
+      const sealed = this.queue.findIndex((j) => j.entry.sealed);
+      const [job] = this.queue.splice(sealed >= 0 ? sealed : 0, 1);
+      if (!job) return;
+      const run: Promise<void> = this.attempt(job).finally(() => {
+        this.inFlight.delete(run);
+        // Checked here, not in attempt(), so stats are settled when drain() resolves.
+        this.checkDrained();
+        this.pump();
+      });
+      this.inFlight.add(run);
+    }
+  }
+
+  private async attempt(job: Job): Promise<void> {
+    const { entry } = job;
+    job.attempts++;
+    const abort = new AbortController();
+    job.abort = abort;
+    // A sealed entry is hashed first, so the store can check the object before committing it.
+    const sealedAtStart = entry.sealed;
+    let expected: Digest | null = null;
+    let source: Readable | null = null;
+    let counted: DigestStream | null = null;
+    try {
+      if (sealedAtStart) expected = await digestFile(entry.path);
+      source = entry.tail();
+      counted = new DigestStream();
+      const body = pipeline(source, counted, () => undefined);
+      const { retainUntil } = entry.meta;
+      const stored = await this.store.put(entry.meta.key, body, {
+        tags: entry.meta.tags,
+        ...(expected ? { size: expected.size, sha256: expected.sha256 } : {}),
+        ...(retainUntil ? { retainUntil: new Date(retainUntil) } : {}),
+        signal: abort.signal,
+      });
+      this.confirm(entry, stored, counted.digest(), expected);
+      await entry.remove();
+    } catch (err) {
+      source?.destroy();
+      counted?.destroy();
+      if (this.running) this.failed(job, asStorageError(err));
+      return;
+    } finally {
+      job.abort = null;
+    }
+    const digest = counted.digest();
+    this.jobs.delete(entry.id);
+    this.uploaded++;
+    this.bytesUploaded += digest.size;
+    if (this.failuresSinceSuccess > 0) {
+      this.log.warn({ failedAttempts: this.failuresSinceSuccess, store: this.store.location }, 'object store accepts uploads again');
+      this.failuresSinceSuccess = 0;
+    }
+    this.safeEmit('uploaded', { key: entry.meta.key, size: digest.size, sha256: digest.sha256, attempts: job.attempts });
+  }
+
+  /** The store's word against what was streamed, and that against what the spool holds. */
+  private confirm(entry: SpoolEntry, stored: StoredObject, streamed: Digest, expected: Digest | null): void {
+    const key = entry.meta.key;
+    if (!entry.sealed) throw new StorageError('VERIFY_FAILED', `${key}: the upload ended before the spool entry was sealed`);
+    if (streamed.size !== entry.size) {
+      throw new StorageError('VERIFY_FAILED', `${key}: streamed ${streamed.size} bytes, the spool entry holds ${entry.size}`);
+    }
+    if (expected && (expected.size !== streamed.size || expected.sha256 !== streamed.sha256)) {
+      throw new StorageError('VERIFY_FAILED', `${key}: the spool file changed while it was uploaded`);
+    }
+    if (stored.size !== streamed.size || stored.sha256.toLowerCase() !== streamed.sha256) {
+      throw new StorageError(
+        'VERIFY_FAILED',
+        `${key}: the store holds ${stored.size} bytes sha256 ${stored.sha256}, streamed ${streamed.size} bytes sha256 ${streamed.sha256}`,
+      );
+    }
+  }
+
+  private failed(job: Job, error: StorageError): void {
+    const { entry } = job;
+    job.failures++;
+    this.failures++;
+    this.failuresSinceSuccess++;
+    const retryInMs = backoffDelay(job.failures, this.backoff);
+    if (!job.warned) {
+      job.warned = true;
+      // One line per entry; later retries are only counted (stats, 'failed' events).
+      this.log.warn({ err: error, key: entry.meta.key, entry: entry.id, sealed: entry.sealed }, 'upload failed; the spool keeps the entry and retries');
+    }
+    job.timer = setTimeout(() => {
+      job.timer = null;
+      if (!this.running) return;
+      this.queue.push(job);
+      this.pump();
+    }, retryInMs);
+    // A retry alone must not keep a finished process alive; the gateway's sockets do that.
+    job.timer.unref();
+    this.safeEmit('failed', { key: entry.meta.key, attempt: job.attempts, error, retryInMs });
+  }
+
+  /**
+   * Stops retrying and aborts the uploads under way; every entry not yet
+   * confirmed stays in the spool for the next start().
+   */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.spool.off('entry', this.onEntry);
+    for (const job of this.jobs.values()) {
+      if (job.timer) clearTimeout(job.timer);
+      job.timer = null;
+      job.abort?.abort(new StorageError('STORE_UNAVAILABLE', 'uploader stopped'));
+    }
+    this.queue = [];
+    await Promise.allSettled([...this.inFlight]);
+    this.jobs.clear();
+    this.checkDrained();
+    this.log.info({ left: this.spool.entries().length }, 'uploader stopped');
+  }
+
+  /** Resolves true once the spool is empty, false if it still is not after `timeoutMs`. */
+  drain(timeoutMs: number): Promise<boolean> {
+    if (this.spool.entries().length === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (empty: boolean): void => {
+        clearTimeout(timer);
+        this.drainChecks.delete(check);
+        resolve(empty);
+      };
+      const check = (): void => {
+        if (this.spool.entries().length === 0) done(true);
+      };
+      const timer = setTimeout(() => done(false), timeoutMs);
+      this.drainChecks.add(check);
+    });
+  }
+
+  private checkDrained(): void {
+    for (const check of [...this.drainChecks]) check();
+  }
+
+  protected override onListenerError(event: string, err: unknown): void {
+    this.log.error({ err, event }, 'uploader listener threw');
+  }
+}

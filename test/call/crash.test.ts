@@ -1,0 +1,101 @@
+/**
+ * kill -9 of the gateway in the middle of a recorded call: on the next start
+ * the spool's leftovers are finished (torn tail cut) and uploaded, they open
+ * with allowIncomplete, miss at most the last second, and the manifest written
+ * when capture started says the call is incomplete.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { openManifest } from '../../src/access/export.js';
+import { freePort } from '../../src/cli/free-port.js';
+import { Sipp } from '../../src/cli/sipp.js';
+import { CryptoError } from '../../src/crypto/errors.js';
+import { openRecording } from '../../src/crypto/format.js';
+import { generateKeyPair, loadDecryptionKey } from '../../src/crypto/keys.js';
+import { PCMA_SILENCE } from '../../src/media/g711.js';
+import { FsStore } from '../../src/storage/fs.js';
+import { pcapAudio, sippMediaPort } from '../helpers/calls.js';
+import { spawnGateway, waitForSip } from '../helpers/process.js';
+
+test('kill -9 mid-call: after a restart the segments are uploaded, open as incomplete and miss at most the last second', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'recgw-crash-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const keys = generateKeyPair(join(dir, 'keys'));
+  const sipPort = await freePort();
+  const agentPort = await freePort();
+  const configFile = join(dir, 'config.yaml');
+  writeFileSync(
+    configFile,
+    [
+      `sip: { port: ${sipPort}, timers: { t1: 100, t2: 400, t4: 500 } }`,
+      'rtp: { portMin: 47000, portMax: 47199 }',
+      'lines:',
+      `  - { number: "1000", name: helpline, target: "sip:queue@127.0.0.1:${agentPort}", record: true, announcement: { mode: early, file: ${JSON.stringify(join(import.meta.dirname, '../../assets/announcement.wav'))} } }`,
+      `storage: { kind: fs, dir: ${JSON.stringify(join(dir, 'store'))} }`,
+      `spool: { dir: ${JSON.stringify(join(dir, 'spool'))}, maxBytes: 67108864 }`,
+      `encryption: { publicKey: ${JSON.stringify(keys.publicKeyFile)} }`,
+      '',
+    ].join('\n'),
+  );
+
+  const first = spawnGateway(configFile);
+  t.after(() => first.child.kill('SIGKILL'));
+  await waitForSip(sipPort);
+  const agent = new Sipp({ scenario: 'agent.xml', localPort: agentPort, mediaPort: sippMediaPort(), timeoutSec: 30 });
+  const caller = new Sipp({ scenario: 'caller.xml', localPort: await freePort(), mediaPort: sippMediaPort(), remote: `127.0.0.1:${sipPort}`, service: '1000', pauseMs: 8000, timeoutSec: 30 });
+  t.after(() => (caller.kill(), agent.kill()));
+  const captureStarted = await first.waitForLog('capture started', 30_000);
+  const startedAt = Date.parse(String(captureStarted['time']));
+  await new Promise((r) => setTimeout(r, 4000));
+  first.child.kill('SIGKILL');
+  const killedAt = Date.now();
+  await first.exited;
+  caller.kill();
+  agent.kill();
+
+  const second = spawnGateway(configFile);
+  t.after(() => second.child.kill('SIGKILL'));
+  await second.waitForLog('recording pipeline ready');
+  const store = new FsStore({ dir: join(dir, 'store') });
+  const found = async (): Promise<string[]> => {
+    const keysFound: string[] = [];
+    for await (const o of store.list('')) keysFound.push(o.key);
+    return keysFound.sort();
+  };
+  let objects: string[] = [];
+  // The restarted uploader finishes and uploads what the spool held.
+  for (let i = 0; i < 100 && objects.length < 3; i++) {
+    objects = await found();
+    if (objects.length < 3) await new Promise((r) => setTimeout(r, 200));
+  }
+  second.child.kill('SIGTERM');
+  await second.exited;
+  assert.deepEqual(objects.map((k) => k.replace(/^.*\//, '')), ['agent-1.rec', 'caller-1.rec', 'manifest-start.rec'], objects.join(', '));
+
+  const kdk = loadDecryptionKey(keys.privateKeyFile);
+  const pcap = pcapAudio();
+  const expectedBytes = (killedAt - startedAt) * 8;
+  for (const key of objects.filter((k) => !k.includes('manifest'))) {
+    const bytes = readFileSync(join(dir, 'store', key));
+    assert.throws(() => openRecording(bytes, kdk), (err: unknown) => err instanceof CryptoError && err.code === 'TRUNCATED', 'refused without allowIncomplete');
+    const opened = openRecording(bytes, kdk, { allowIncomplete: true });
+    assert.equal(opened.complete, false);
+    const audio = Buffer.concat(opened.chunks);
+    t.diagnostic(`${key}: ${audio.length} bytes kept of about ${expectedBytes} sent before the kill (${((expectedBytes - audio.length) / 8000).toFixed(2)} s lost)`);
+    assert.ok(audio.length >= expectedBytes - 8000, `at most the last second lost: kept ${audio.length}, sent about ${expectedBytes}`);
+    // What was kept is the pcap's audio, in order, from its start.
+    // Anchor on the pcap's first sound (it may open with silence, which the leading fill looks like).
+    const sound = pcap.audio.findIndex((b) => b !== PCMA_SILENCE);
+    const at = audio.indexOf(pcap.audio.subarray(sound, sound + 480)) - sound;
+    assert.ok(at >= 0, 'the audio holds the pcap from its start');
+    const kept = audio.subarray(at);
+    assert.ok(pcap.audio.subarray(0, kept.length).equals(kept), 'byte for byte up to the cut');
+  }
+  const manifest = openManifest(readFileSync(join(dir, 'store', objects.find((k) => k.endsWith('manifest-start.rec')) ?? '')), kdk);
+  assert.equal(manifest.complete, false);
+  assert.equal(manifest.stage, 'start');
+  assert.deepEqual(manifest.segments.map((s) => [s.leg, s.complete]), [['caller', false], ['agent', false]]);
+});

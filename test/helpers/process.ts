@@ -1,0 +1,71 @@
+/** A gateway in a process of its own, as `recgw start` runs it: for crash and restart tests. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { join } from 'node:path';
+
+export interface GatewayProcess {
+  readonly child: ChildProcess;
+  /** Every log line so far. */
+  readonly lines: string[];
+  readonly exited: Promise<number | null>;
+  /** Resolves with the first log line whose msg is `msg`. */
+  waitForLog(msg: string, ms?: number): Promise<Record<string, unknown>>;
+}
+
+const MAIN = join(import.meta.dirname, '../../src/cli/main.ts');
+
+export function spawnGateway(configFile: string): GatewayProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'start', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: string[] = [];
+  const waiters: { msg: string; resolve: (l: Record<string, unknown>) => void }[] = [];
+  let partial = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    partial += d.toString();
+    const parts = partial.split('\n');
+    partial = parts.pop() ?? '';
+    for (const line of parts) {
+      lines.push(line);
+      let parsed: Record<string, unknown>;
+      try {
+        parsed = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        continue;
+      }
+      for (const w of waiters.filter((x) => x.msg === parsed['msg'])) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(parsed);
+      }
+    }
+  });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    child,
+    lines,
+    exited,
+    waitForLog: (msg, ms = 20_000) =>
+      new Promise((resolve, reject) => {
+        const seen = lines.map((l) => { try { return JSON.parse(l) as Record<string, unknown>; } catch { return {}; } }).find((l) => l['msg'] === msg);
+        if (seen) return resolve(seen);
+        const timer = setTimeout(() => reject(new Error(`no '${msg}' log line within ${ms} ms; stderr: ${stderr.slice(-2000)}; stdout: ${lines.slice(-5).join('\n')}`)), ms);
+        waiters.push({ msg, resolve: (l) => (clearTimeout(timer), resolve(l)) });
+      }),
+  };
+}
+
+/** Sends OPTIONS until the gateway answers: it is then listening. */
+export async function waitForSip(port: number, ms = 20_000): Promise<void> {
+  const sock = createSocket('udp4');
+  await new Promise<void>((resolve) => sock.bind(0, '127.0.0.1', resolve));
+  const options = [`OPTIONS sip:127.0.0.1:${port} SIP/2.0`, `Via: SIP/2.0/UDP 127.0.0.1:${sock.address().port};branch=z9hG4bKwait${Date.now()}`, 'From: <sip:ops@127.0.0.1>;tag=w', `To: <sip:127.0.0.1:${port}>`, `Call-ID: wait-${Date.now()}`, 'CSeq: 1 OPTIONS', 'Max-Forwards: 70', 'Content-Length: 0', '', ''].join('\r\n');
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setInterval(() => sock.send(options, port, '127.0.0.1'), 200);
+      const deadline = setTimeout(() => (clearInterval(timer), reject(new Error(`no SIP answer on ${port}`))), ms);
+      sock.once('message', () => (clearInterval(timer), clearTimeout(deadline), resolve()));
+    });
+  } finally {
+    sock.close();
+  }
+}

@@ -1,0 +1,355 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline, Transform, Writable, type Readable } from 'node:stream';
+import { test, type TestContext } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createLogger } from '../../src/ops/log.js';
+import { backoffCeiling, backoffDelay } from '../../src/storage/backoff.js';
+import { FsStore } from '../../src/storage/fs.js';
+import { Spool, type SpoolEntry, type SpoolEntryMeta } from '../../src/storage/spool.js';
+import { StorageError, type ObjectInfo, type ObjectStore, type PutOptions, type StoredObject } from '../../src/storage/store.js';
+import { Uploader, type UploaderEvents, type UploaderOptions } from '../../src/storage/uploader.js';
+
+/**
+ * A real FsStore behind a switch: while `down` is set, puts are refused, and a
+ * put already streaming breaks at its next chunk (an outage mid-call).
+ */
+class SwitchableStore implements ObjectStore {
+  readonly kind = 'fs' as const;
+  down = false;
+  /** Flips a bit in every chunk: a store that keeps something else than it was sent. */
+  corrupt = false;
+  puts = 0;
+  constructor(readonly inner: FsStore) {}
+  get location(): string {
+    return this.inner.location;
+  }
+  put(key: string, body: Readable | Buffer, opts: PutOptions): Promise<StoredObject> {
+    this.puts++;
+    if (this.down) return Promise.reject(new StorageError('STORE_UNAVAILABLE', 'store is down'));
+    if (Buffer.isBuffer(body)) return this.inner.put(key, body, opts);
+    const line = new Transform({
+      transform: (chunk: Buffer, _enc, cb) => {
+        if (this.down) return cb(new StorageError('STORE_UNAVAILABLE', 'connection lost'));
+        if (!this.corrupt) return cb(null, chunk);
+        const bad = Buffer.from(chunk);
+        bad[0] = (bad[0] ?? 0) ^ 1;
+        cb(null, bad);
+      },
+    });
+    return this.inner.put(key, pipeline(body, line, () => undefined), opts);
+  }
+  head(key: string): Promise<ObjectInfo | null> {
+    return this.inner.head(key);
+  }
+  get(key: string): Promise<Readable> {
+    return this.inner.get(key);
+  }
+  list(prefix: string): AsyncIterable<StoredObject> {
+    return this.inner.list(prefix);
+  }
+  delete(key: string): Promise<void> {
+    return this.inner.delete(key);
+  }
+}
+
+interface Rig {
+  dir: string;
+  spool: Spool;
+  store: FsStore;
+  storeDir: string;
+  logLines: Array<{ level: number; msg: string }>;
+  uploader(opts?: Partial<UploaderOptions>): Uploader;
+}
+
+async function rig(t: TestContext, dir?: string): Promise<Rig> {
+  const root = dir ?? (await mkdtemp(join(tmpdir(), 'recgw-upload-')));
+  if (!dir) t.after(() => rm(root, { recursive: true, force: true }));
+  const spool = new Spool({ dir: join(root, 'spool'), maxBytes: 1 << 30 });
+  await spool.open();
+  t.after(() => spool.close());
+  const storeDir = join(root, 'store');
+  const store = new FsStore({ dir: storeDir });
+  const logLines: Rig['logLines'] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const line of chunk.toString().split('\n')) if (line) logLines.push(JSON.parse(line) as { level: number; msg: string });
+      cb();
+    },
+  });
+  const logger = createLogger({ level: 'info', destination });
+  return {
+    dir: root,
+    spool,
+    store,
+    storeDir,
+    logLines,
+    uploader: (opts = {}) => {
+      const u = new Uploader({ spool, store, logger, backoff: { initialMs: 5, maxMs: 40 }, ...opts });
+      t.after(() => u.stop());
+      return u;
+    },
+  };
+}
+
+function meta(callId: string, leg = 'caller'): SpoolEntryMeta {
+  const tags = { line: 'sales', operator: '2001', started: '2024-05-01T10:00:00.000Z', leg, 'call-id': callId, direction: 'inbound', retention: '30' };
+  return { key: `2024/05/01/${callId}/${leg}-1.rgw`, tags, callId, kind: 'audio' };
+}
+
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+async function until(cond: () => Promise<boolean> | boolean, what: string): Promise<void> {
+  for (let i = 0; i < 4000; i++) {
+    if (await cond()) return;
+    await sleep(5);
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+async function objectBytes(store: ObjectStore, key: string): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of await store.get(key)) parts.push(c as Buffer);
+  return Buffer.concat(parts);
+}
+
+/** Temp files of puts under way, anywhere in the store. */
+async function tempFiles(storeDir: string): Promise<Array<{ name: string; size: number }>> {
+  const names = await readdir(storeDir, { recursive: true }).catch(() => [] as string[]);
+  const temps = names.filter((n) => n.endsWith('.tmp'));
+  return Promise.all(temps.map(async (name) => ({ name, size: (await stat(join(storeDir, name)).catch(() => ({ size: -1 }))).size })));
+}
+
+function record<K extends keyof UploaderEvents>(u: Uploader, event: K): Array<Parameters<UploaderEvents[K]>[0]> {
+  const seen: Array<Parameters<UploaderEvents[K]>[0]> = [];
+  u.on(event, (e: Parameters<UploaderEvents[K]>[0]) => seen.push(e));
+  return seen;
+}
+
+test('backoff: the ceiling doubles up to maxMs, and the wait is drawn under it (full jitter)', () => {
+  const opts = { initialMs: 500, maxMs: 60_000 };
+  assert.deepEqual([1, 2, 3, 4, 8, 9, 1000].map((n) => backoffCeiling(n, opts)), [500, 1000, 2000, 4000, 60_000, 60_000, 60_000]);
+  assert.equal(backoffDelay(3, opts, () => 0), 0);
+  assert.equal(backoffDelay(3, opts, () => 0.5), 1000);
+  assert.equal(backoffDelay(3, opts, () => 0.999999), 1999);
+  for (let i = 0; i < 200; i++) {
+    const d = backoffDelay(2, opts);
+    assert.ok(d >= 0 && d < 1000, `${d} within the ceiling`);
+  }
+});
+
+test('entries stream to the store while written, arrive whole with their tags, and leave the spool', async (t) => {
+  const r = await rig(t);
+  const uploader = r.uploader();
+  const uploaded = record(uploader, 'uploaded');
+  await uploader.start();
+  const caller = r.spool.create(meta('call-1', 'caller'));
+  const agent = r.spool.create(meta('call-1', 'agent'));
+  assert.equal(uploader.stats.uploading, 2, 'both start at once');
+  const callerBytes = Buffer.alloc(40_000, 0x11);
+  const agentBytes = Buffer.alloc(24_000, 0x22);
+  caller.append(callerBytes.subarray(0, 30_000));
+  agent.append(agentBytes.subarray(0, 8_000));
+  // The bytes are in the store's temp files before the segment is sealed: the upload follows the call.
+  await until(async () => (await tempFiles(r.storeDir)).map((f) => f.size).sort((a, b) => a - b).join() === '8000,30000', 'bytes streamed before seal');
+  assert.equal(await r.store.head(caller.meta.key), null);
+  caller.append(callerBytes.subarray(30_000));
+  agent.append(agentBytes.subarray(8_000));
+  await Promise.all([caller.seal(), agent.seal()]);
+  assert.equal(await uploader.drain(20_000), true);
+  assert.deepEqual(uploader.stats, { uploaded: 2, failures: 0, retrying: 0, queued: 0, uploading: 0, bytesUploaded: 64_000 }, 'settled when drain resolves');
+
+  for (const [entry, bytes] of [
+    [caller, callerBytes],
+    [agent, agentBytes],
+  ] as const) {
+    const info = await r.store.head(entry.meta.key);
+    assert.ok(info, entry.meta.key);
+    assert.equal(info.size, bytes.length);
+    assert.equal(info.sha256, sha(bytes));
+    assert.deepEqual(info.tags, entry.meta.tags);
+    assert.deepEqual(await objectBytes(r.store, entry.meta.key), bytes);
+  }
+  assert.deepEqual(r.spool.entries(), []);
+  assert.equal(r.spool.usedBytes, 0);
+  assert.deepEqual(await readdir(join(r.dir, 'spool')), [], 'no spool file left');
+  assert.deepEqual(
+    uploaded.map((e) => [e.key, e.size, e.sha256, e.attempts]).sort(),
+    [
+      [caller.meta.key, callerBytes.length, sha(callerBytes), 1],
+      [agent.meta.key, agentBytes.length, sha(agentBytes), 1],
+    ].sort(),
+  );
+});
+
+test('while the store is down the spool keeps the entry and retries with growing backoff; all arrives once it is back', async (t) => {
+  const r = await rig(t);
+  const store = new SwitchableStore(r.store);
+  store.down = true;
+  const uploader = r.uploader({ store, backoff: { initialMs: 4, maxMs: 30 } });
+  const failed = record(uploader, 'failed');
+  const uploaded = record(uploader, 'uploaded');
+  await uploader.start();
+  const entry = r.spool.create(meta('call-2'));
+  const bytes = Buffer.alloc(10_000, 0x33);
+  entry.append(bytes);
+  await entry.seal();
+  await until(() => failed.length >= 6, 'six failed attempts');
+  assert.deepEqual(r.spool.entries(), [entry], 'the spool keeps the entry');
+  assert.equal(await r.store.head(entry.meta.key), null);
+  failed.slice(0, 6).forEach((f, i) => {
+    assert.equal(f.key, entry.meta.key);
+    assert.equal(f.attempt, i + 1);
+    assert.equal(f.error.code, 'STORE_UNAVAILABLE');
+    assert.ok(f.retryInMs <= backoffCeiling(i + 1, { initialMs: 4, maxMs: 30 }), `retry ${i + 1} waits ${f.retryInMs} ms, under its ceiling`);
+  });
+  assert.ok(uploader.stats.failures >= 6);
+
+  store.down = false;
+  assert.equal(await uploader.drain(20_000), true);
+  assert.deepEqual(await objectBytes(r.store, entry.meta.key), bytes);
+  assert.equal(uploaded.length, 1);
+  assert.equal(uploaded[0]?.attempts, failed.length + 1);
+  assert.equal(uploader.stats.failures, failed.length);
+  assert.equal(uploader.stats.retrying, 0);
+  // One warning when the entry first failed and one when the store came back, whatever the number of retries.
+  const warnings = r.logLines.filter((l) => l.level === 40).map((l) => l.msg);
+  assert.deepEqual(warnings, ['upload failed; the spool keeps the entry and retries', 'object store accepts uploads again']);
+});
+
+test('an outage in the middle of a call restarts the tail upload from the first byte', async (t) => {
+  const r = await rig(t);
+  const store = new SwitchableStore(r.store);
+  const uploader = r.uploader({ store });
+  const failed = record(uploader, 'failed');
+  await uploader.start();
+  const entry = r.spool.create(meta('call-3'));
+  const chunks = [Buffer.alloc(5000, 1), Buffer.alloc(5000, 2), Buffer.alloc(5000, 3), Buffer.alloc(5000, 4)];
+  entry.append(chunks[0]!);
+  await until(async () => (await tempFiles(r.storeDir)).some((f) => f.size === 5000), 'the first chunk in the store');
+  store.down = true;
+  entry.append(chunks[1]!);
+  await until(() => failed.length >= 2, 'the broken upload and a refused retry');
+  assert.equal(entry.sealed, false, 'still mid-call');
+  assert.deepEqual(await tempFiles(r.storeDir), [], 'the broken upload left no partial object');
+  store.down = false;
+  entry.append(chunks[2]!);
+  await until(async () => (await tempFiles(r.storeDir)).some((f) => f.size === 15_000), 'a new tail upload from the start');
+  entry.append(chunks[3]!);
+  await entry.seal();
+  assert.equal(await uploader.drain(20_000), true);
+  assert.deepEqual(await objectBytes(r.store, entry.meta.key), Buffer.concat(chunks));
+});
+
+test('an object the store holds differently from what was streamed is not confirmed: the entry stays and is sent again', async (t) => {
+  const r = await rig(t);
+  const store = new SwitchableStore(r.store);
+  store.corrupt = true;
+  const uploader = r.uploader({ store });
+  const failed = record(uploader, 'failed');
+  await uploader.start();
+  const entry = r.spool.create(meta('call-11'));
+  const bytes = Buffer.alloc(4000, 0x55);
+  entry.append(bytes); // streamed as a tail: only the uploader's own check can catch it
+  await entry.seal();
+  await until(() => failed.length >= 2, 'two unconfirmed uploads');
+  // The first attempt was a tail (checked by the uploader), the retry a sealed file (checked by the store too).
+  assert.ok(failed.every((f) => f.error.code === 'VERIFY_FAILED'), failed.map((f) => f.error.message).join('; '));
+  assert.deepEqual(r.spool.entries(), [entry]);
+  store.corrupt = false;
+  assert.equal(await uploader.drain(20_000), true);
+  assert.deepEqual(await objectBytes(r.store, entry.meta.key), bytes);
+});
+
+test('a crash leftover goes through the recover hook, then is uploaded as recovered', async (t) => {
+  const first = await rig(t);
+  const torn = first.spool.create(meta('call-4', 'caller'));
+  const kept = Buffer.alloc(9000, 0x44);
+  torn.append(kept);
+  torn.append(Buffer.from('half a chunk'));
+  const empty = first.spool.create(meta('call-4', 'agent'));
+  const sealed = first.spool.create(meta('call-5'));
+  sealed.append(Buffer.from('sealed before the crash'));
+  await sealed.seal();
+  await first.spool.close(); // no seal for the first two: the next open finds them unsealed
+
+  const r = await rig(t, first.dir);
+  const seen: SpoolEntry[] = [];
+  const uploader = r.uploader({
+    recover: async (entry) => {
+      seen.push(entry);
+      // What the crypto layer's recoverableLength would say: the last whole chunk ends at 9000.
+      if (entry.size > 9000) await entry.truncate(9000);
+    },
+  });
+  await uploader.start();
+  assert.deepEqual(
+    seen.map((e) => [e.id, e.recovered, e.sealed]),
+    [
+      [torn.id, true, true],
+      [empty.id, true, false],
+    ],
+    'only unsealed leftovers reach the hook (sealed afterwards, unless empty)',
+  );
+  assert.equal(await uploader.drain(20_000), true);
+  assert.deepEqual(await objectBytes(r.store, torn.meta.key), kept);
+  assert.deepEqual((await r.store.head(torn.meta.key))?.tags, torn.meta.tags);
+  assert.deepEqual(await objectBytes(r.store, sealed.meta.key), Buffer.from('sealed before the crash'));
+  assert.equal(await r.store.head(empty.meta.key), null, 'an empty leftover is dropped, not uploaded');
+  assert.deepEqual(await readdir(join(r.dir, 'spool')), []);
+});
+
+test('stop() aborts uploads under way and keeps the entries; a new uploader resumes them', async (t) => {
+  const r = await rig(t);
+  const first = r.uploader();
+  await first.start();
+  const live = r.spool.create(meta('call-6'));
+  const part1 = Buffer.alloc(7000, 0x66);
+  live.append(part1);
+  await until(async () => (await tempFiles(r.storeDir)).some((f) => f.size === 7000), 'the live entry streaming');
+  await first.stop();
+  assert.deepEqual(r.spool.entries(), [live]);
+  assert.deepEqual(await tempFiles(r.storeDir), [], 'the aborted upload cleaned up');
+  assert.equal(await r.store.head(live.meta.key), null);
+  assert.equal(first.stats.failures, 0, 'an abort by stop() is not a failure');
+  // Entries created while no uploader runs wait in the spool.
+  const later = r.spool.create(meta('call-7'));
+  later.append(Buffer.from('made while stopped'));
+  await later.seal();
+  assert.equal(await first.drain(50), false);
+
+  const second = r.uploader();
+  await second.start();
+  const part2 = Buffer.alloc(3000, 0x67);
+  live.append(part2);
+  await live.seal();
+  assert.equal(await second.drain(20_000), true);
+  assert.deepEqual(await objectBytes(r.store, live.meta.key), Buffer.concat([part1, part2]));
+  assert.deepEqual(await objectBytes(r.store, later.meta.key), Buffer.from('made while stopped'));
+});
+
+test('concurrency bounds the uploads under way; the rest wait their turn, sealed entries first', async (t) => {
+  const r = await rig(t);
+  const uploader = r.uploader({ concurrency: 1 });
+  const uploaded = record(uploader, 'uploaded');
+  await uploader.start();
+  const a = r.spool.create(meta('call-8'));
+  const b = r.spool.create(meta('call-9'));
+  const c = r.spool.create(meta('call-10'));
+  assert.equal(uploader.stats.uploading, 1);
+  assert.equal(uploader.stats.queued, 2);
+  for (const [i, e] of [a, b, c].entries()) e.append(Buffer.alloc(1000 * (i + 1), i));
+  await c.seal();
+  await a.seal();
+  await until(() => uploaded.length === 2, 'a, then the sealed c ahead of b');
+  assert.deepEqual(
+    uploaded.map((u) => u.key),
+    [a.meta.key, c.meta.key],
+  );
+  await b.seal();
+  assert.equal(await uploader.drain(20_000), true);
+  assert.equal(uploader.stats.bytesUploaded, 6000);
+});
