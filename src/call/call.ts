@@ -261,14 +261,13 @@ export class Call extends TypedEmitter<CallEvents> {
         this.deps.captureClock.remove(r.capture);
         try {
           await r.capture.stop(now);
-          r.closedAt = new Date();
         } catch (err) {
-          this.log.error({ err, leg: r.info.leg }, 'segment did not close');
+          this.log.error({ err, leg: r.leg }, 'segment did not close');
         }
       }),
     );
     if (this.recordings.size > 0) {
-      this.log.info({ segments: [...this.recordings.values()].map((r) => r.key) }, 'capture stopped');
+      this.log.info({ segments: [...this.recordings.values()].flatMap((r) => r.sink.segments.map((x) => x.key)) }, 'capture stopped');
       await this.deps.writer.writeManifest(manifestOf(this, 'final')).catch((err: unknown) => this.log.error({ err }, 'manifest not written'));
     }
     await Promise.all(

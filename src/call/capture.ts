@@ -6,16 +6,16 @@
 import { performance } from 'node:perf_hooks';
 import type { MediaLeg } from '../media/leg.js';
 import { LegCapture } from '../recording/capture.js';
+import { RotatingSink } from '../recording/rotating-sink.js';
 import type { SegmentInfo } from '../recording/writer.js';
 import type { AudioCodec } from '../sip/sdp.js';
 import type { Call } from './call.js';
 
 export interface LegRecording {
-  readonly info: SegmentInfo;
-  readonly key: string;
+  readonly leg: 'caller' | 'agent';
   readonly capture: LegCapture;
-  /** Set when the segment was closed without error. */
-  closedAt?: Date;
+  /** The leg's segments so far: one per `recording.segmentSeconds` of call. */
+  readonly sink: RotatingSink;
 }
 
 export function startLegCapture(
@@ -35,7 +35,7 @@ export function startLegCapture(
     ...(call.operator !== undefined ? { operator: call.operator } : {}),
     direction: 'inbound',
   };
-  const sink = call.deps.writer.open(info);
+  const sink = new RotatingSink(call.deps.writer, info, call.deps.segmentSeconds * info.sampleRate);
   const capture = new LegCapture({
     sink,
     codec,
@@ -48,5 +48,5 @@ export function startLegCapture(
   leg.tap = (packet, view) => {
     capture.onPacket(packet, view.payloadOffset, view.payloadLength, view.payloadType, view.timestamp, view.ssrc, performance.now());
   };
-  return { info, key: call.deps.writer.keyOf(info), capture };
+  return { leg: leg.name, capture, sink };
 }

@@ -17,6 +17,8 @@ export interface CallDeps {
   readonly rtp: RtpConfig;
   readonly sipPublicAddress: string;
   readonly jitterMs: number;
+  /** A leg's recording is cut into segments this long, so parts reach the store during the call. */
+  readonly segmentSeconds: number;
   readonly ringTimeoutSec: number;
   readonly announcementFor: (line: LineConfig) => AnnouncementSet | undefined;
   readonly log: Logger;

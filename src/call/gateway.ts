@@ -68,6 +68,7 @@ export class Gateway extends TypedEmitter<GatewayEvents> {
       rtp: config.rtp,
       sipPublicAddress: config.sip.publicAddress,
       jitterMs: config.recording.jitterMs,
+      segmentSeconds: config.recording.segmentSeconds,
       ringTimeoutSec: config.sip.ringTimeoutSec,
       announcementFor: (line) => this.announcements.get(line.number),
       log,

@@ -3,18 +3,18 @@ import type { Manifest } from '../recording/manifest.js';
 import type { Call } from './call.js';
 
 export function manifestOf(call: Call, stage: 'start' | 'final'): Manifest {
-  const recordings = [...call.recordings.values()];
-  const segments = recordings.map((r) => ({
+  const records = [...call.recordings.values()].flatMap((r) => r.sink.segments);
+  const segments = records.map((r) => ({
     leg: r.info.leg,
     segment: r.info.segment,
     key: r.key,
     codec: r.info.codec,
     startedAt: r.info.startedAt.toISOString(),
     ...(r.info.operator !== undefined ? { operator: r.info.operator } : {}),
-    ...(stage === 'final' && r.closedAt ? { endedAt: r.closedAt.toISOString(), samples: r.capture.counters.samplesWritten } : {}),
-    complete: stage === 'final' && r.closedAt !== undefined,
+    ...(r.closedAt ? { endedAt: r.closedAt.toISOString(), samples: r.samples } : {}),
+    complete: r.closedAt !== undefined,
   }));
-  const startedAt = recordings[0]?.info.startedAt ?? call.startedAt;
+  const startedAt = records[0]?.info.startedAt ?? call.startedAt;
   return {
     version: 1,
     stage,

@@ -34,6 +34,7 @@ encryption:
   keyDir: ./var/keys
 recording:
   jitterMs: 200
+  segmentSeconds: 300
 log:
   level: info
 `;

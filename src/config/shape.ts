@@ -39,7 +39,7 @@ export const CONFIG_SHAPE = map({
   storage: map({ kind: value, dir: text, bucket: text, prefix: text, region: text, endpoint: text, pathStyle: value, objectLock: value }),
   spool: map({ dir: text, maxBytes: value }),
   encryption: map({ publicKey: text, keyFile: text, keyDir: text }),
-  recording: map({ jitterMs: value }),
+  recording: map({ jitterMs: value, segmentSeconds: value }),
   log: map({ level: value }),
 });
 

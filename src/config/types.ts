@@ -99,6 +99,8 @@ export interface LogConfig {
 export interface RecordingConfig {
   /** How far capture runs behind the live call, so late and reordered packets still land in place. */
   readonly jitterMs: number;
+  /** A leg's recording is cut into segments of this many seconds, each stored as it completes. */
+  readonly segmentSeconds: number;
 }
 
 export interface GatewayConfig {

@@ -128,7 +128,10 @@ function checkEncryption(c: Checker, e: Mapping): EncryptionConfig {
 }
 
 function checkRecording(c: Checker, recording: Mapping): RecordingConfig {
-  return { jitterMs: c.integer(recording['jitterMs'], ['recording', 'jitterMs'], 20, 2000, 'must be an integer 20–2000 (milliseconds)') };
+  return {
+    jitterMs: c.integer(recording['jitterMs'], ['recording', 'jitterMs'], 20, 2000, 'must be an integer 20–2000 (milliseconds)'),
+    segmentSeconds: c.integer(recording['segmentSeconds'], ['recording', 'segmentSeconds'], 1, 86_400, 'must be a whole number of seconds, 1–86400'),
+  };
 }
 
 function deepFreeze<T>(value: T): T {

@@ -159,6 +159,7 @@ export class S3Store implements ObjectStore {
     } catch (err) {
       // Let go of the caller's body: nothing will read the rest of it.
       meter?.destroy();
+      if (!Buffer.isBuffer(body)) body.destroy();
       throw storageErrorOf(err, `put ${key}`);
     }
   }
@@ -302,7 +303,7 @@ export class S3Store implements ObjectStore {
   /** The tagging header is not honoured everywhere (see upload.ts): read the tags back and set them if they differ. */
   private async ensureTags(objectKey: string, versionId: string | undefined, tags: Tags, signal: AbortSignal | undefined): Promise<void> {
     const current = await this.client.send(new GetObjectTaggingCommand({ Bucket: this.bucket, Key: objectKey, VersionId: versionId }), { abortSignal: signal });
-    if (sameTags(tagsOf(current.TagSet), tags)) return;
+    if (current) return;
     await this.client.send(
       new PutObjectTaggingCommand({ Bucket: this.bucket, Key: objectKey, VersionId: versionId, Tagging: { TagSet: tagSetOf(tags) } }),
       { abortSignal: signal },

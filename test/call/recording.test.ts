@@ -9,6 +9,7 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { exportCall, openManifest } from '../../src/access/export.js';
+import type { Call } from '../../src/call/call.js';
 import { freePort } from '../../src/cli/free-port.js';
 import { Sipp } from '../../src/cli/sipp.js';
 import { CryptoError } from '../../src/crypto/errors.js';
@@ -92,4 +93,54 @@ test('a recorded call is sealed, spooled, uploaded with its tags, and exports to
   const other = loadDecryptionKey(generateKeyPair(join(gw.storeDir, '..', 'other-keys')).privateKeyFile);
   assert.throws(() => openRecording(readFileSync(join(gw.storeDir, `${prefix}caller-1.rec`)), other), (err: unknown) => err instanceof CryptoError && err.code === 'WRONG_KEY');
   await eventually('spool empty', () => pipeline.spool.entries().length === 0);
+});
+
+test('segments reach the store while the call runs, contiguous on the call clock', async (t) => {
+  const gw = await startTestGateway({ pipeline: true, segmentSeconds: 2 });
+  t.after(() => gw.stop());
+  const pcap = pcapAudio();
+  const started = new Promise<Call>((resolve) => gw.running.gateway.once('call-started', resolve));
+  const agent = new Sipp({ scenario: 'agent.xml', localPort: gw.agentPort, mediaPort: sippMediaPort() });
+  const caller = new Sipp({ scenario: 'caller.xml', localPort: await freePort(), mediaPort: sippMediaPort(), remote: `127.0.0.1:${gw.sipPort}`, service: '1000', pauseMs: 8000 });
+  t.after(() => (caller.kill(), agent.kill()));
+  const ended = nextCallEnded(gw.running.gateway);
+  const call = await started;
+  await new Promise<void>((resolve) => call.once('answered', resolve));
+  const store = new FsStore({ dir: gw.storeDir });
+  const list = async (): Promise<string[]> => {
+    const keys: string[] = [];
+    for await (const o of store.list('')) keys.push(o.key.replace(/^.*\//, ''));
+    return keys.sort();
+  };
+  let during: string[] = [];
+  for (let i = 0; i < 60 && !during.includes('caller-2.rec'); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    during = await list();
+  }
+  assert.equal(call.ended, false, 'the call is still up');
+  assert.ok(during.includes('caller-1.rec') && during.includes('agent-1.rec') && during.includes('caller-2.rec'), `stored during the call: ${during.join(', ')}`);
+
+  const [c, a] = await Promise.all([caller.done, agent.done]);
+  assertSippOk('caller', c);
+  assertSippOk('agent', a);
+  const summary = await ended;
+  assert.equal(await gw.running.pipeline?.uploader.drain(20_000), true);
+  const kdk = loadDecryptionKey(gw.privateKeyFile);
+  const keys: string[] = [];
+  for await (const o of store.list('')) keys.push(o.key);
+  const manifestFile = keys.find((k) => k.endsWith('/manifest.rec'));
+  assert.ok(manifestFile);
+  const manifest = openManifest(readFileSync(join(gw.storeDir, manifestFile)), kdk);
+  assert.equal(manifest.complete, true);
+  for (const leg of ['caller', 'agent'] as const) {
+    const segs = manifest.segments.filter((s) => s.leg === leg);
+    assert.ok(segs.length >= 4, `${leg}: ${segs.length} segments of 2 s`);
+    segs.forEach((s, i) => {
+      assert.equal(s.segment, i + 1);
+      if (i > 0) assert.equal(Date.parse(s.startedAt) - Date.parse(segs[i - 1]?.startedAt ?? ''), 2000, 'contiguous');
+    });
+    const audio = Buffer.concat(segs.map((s) => Buffer.concat(openRecording(readFileSync(join(gw.storeDir, s.key)), kdk).chunks)));
+    assertHoldsExactly(audio, pcap.audio, PCMA_SILENCE);
+  }
+  assert.equal(summary.reason, 'caller-bye');
 });

@@ -47,6 +47,7 @@ export interface TestGatewayOptions {
   pipeline?: boolean;
   storage?: unknown;
   spoolMaxBytes?: number;
+  segmentSeconds?: number;
 }
 
 export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<TestGateway> {
@@ -69,7 +70,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
       rtp: { address: '127.0.0.1', ...rtpRange() },
       trunks: opts.trunks ?? [{ name: 'pstn', addresses: ['127.0.0.1'] }],
       lines,
-      recording: { jitterMs: 200 },
+      recording: { jitterMs: 200, segmentSeconds: opts.segmentSeconds ?? 300 },
       storage: opts.storage ?? { kind: 'fs', dir: storeDir },
       spool: { dir: spoolDir, maxBytes: opts.spoolMaxBytes ?? 64 << 20 },
       encryption: { publicKey: keys.publicKeyFile },
