@@ -46,7 +46,7 @@ test('the embedded defaults load with no file and no external server', () => {
   assert.deepEqual(config.storage, { kind: 'fs', dir: join(process.cwd(), 'var', 'recordings') });
   assert.deepEqual(config.spool, { dir: join(process.cwd(), 'var', 'spool'), maxBytes: 1 << 30 });
   assert.deepEqual(config.encryption, { keyDir: join(process.cwd(), 'var', 'keys') });
-  assert.deepEqual(config.recording, { jitterMs: 200 });
+  assert.deepEqual(config.recording, { jitterMs: 200, segmentSeconds: 300 });
   assert.deepEqual(config.log, { level: 'info' });
   assert.match(DEFAULT_CONFIG_YAML, /jitterMs: 200/);
 });
