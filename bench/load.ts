@@ -6,8 +6,10 @@
  *   BENCH_STEPS=50,100,200,500   concurrent calls per step
  *   BENCH_SECONDS=10             length of each relay measurement
  *   BENCH_CALL_STEPS=50,100,200  concurrent SIPp calls per step (whole calls, SIP + pcap audio)
+ *   BENCH_RECORD_STEPS=100,250   calls per step for the recording-cost ratio
  */
 import { measureCalls } from './calls.js';
+import { measureSealing } from './crypto.js';
 import { measureRelay, type RelayFigures } from './relay.js';
 
 const steps = (process.env['BENCH_STEPS'] ?? '50,100,200,500').split(',').map(Number);
@@ -33,6 +35,21 @@ for (const n of steps) {
   console.log(row('plain', plain));
   console.log(row('recgw', recgw));
   console.log(`ratio recgw/plain: cpu ${ratio(recgw.cpuMsPerCallSecond, plain.cpuMsPerCallSecond)}, memory ${ratio(recgw.memKiBPerCall, plain.memKiBPerCall)}, p50 ${ratio(recgw.p50us, plain.p50us)}, p99 ${ratio(recgw.p99us, plain.p99us)}; added p99 ${recgw.p99us - plain.p99us} us\n`);
+}
+
+const sealing = measureSealing();
+console.log(`sealing (AES-256-GCM, 0.5 s chunks, X25519-wrapped key per segment): ${sealing.mbPerSecond.toFixed(0)} MB/s per core = ${Math.round(sealing.legsPerCore)} live legs per core; a new segment costs ${sealing.newSegmentMs.toFixed(2)} ms\n`);
+
+const recordSteps = (process.env['BENCH_RECORD_STEPS'] ?? '100,250').split(',').filter(Boolean).map(Number);
+if (recordSteps.length > 0) {
+  console.log('recording cost: the same relay load, relayed only vs recorded for real (capture, seal, spool, upload to an fs store)\n');
+  console.log('calls  relay cpu ms/c/s  recorded cpu ms/c/s  ratio  relay loss%  recorded loss%');
+  for (const n of recordSteps) {
+    const relay = await measureRelay('recgw', n, seconds, 42000, 'none');
+    const recorded = await measureRelay('recgw', n, seconds, 42000, 'record');
+    console.log([String(n).padStart(5), f2(relay.cpuMsPerCallSecond).padStart(17), f2(recorded.cpuMsPerCallSecond).padStart(20), ratio(recorded.cpuMsPerCallSecond, relay.cpuMsPerCallSecond).padStart(6), f2(relay.lossPct).padStart(12), f2(recorded.lossPct).padStart(15)].join(' '));
+  }
+  console.log('');
 }
 
 if (callSteps.length > 0) {

@@ -13,7 +13,16 @@ import { bridge, MediaLeg } from '../src/media/leg.js';
 import { PortAllocator } from '../src/media/ports.js';
 import { LegCapture } from '../src/recording/capture.js';
 import { CaptureClock } from '../src/recording/clock.js';
-import type { SegmentSink } from '../src/recording/writer.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateKeyPair, loadEncryptionKey } from '../src/crypto/keys.js';
+import { silentLogger } from '../src/ops/log.js';
+import { EncryptedSegmentWriter } from '../src/recording/encrypted-writer.js';
+import type { SegmentSink, SegmentWriter } from '../src/recording/writer.js';
+import { FsStore } from '../src/storage/fs.js';
+import { Spool } from '../src/storage/spool.js';
+import { Uploader } from '../src/storage/uploader.js';
 
 export interface RelayFigures {
   readonly calls: number;
@@ -30,7 +39,7 @@ export interface RelayFigures {
 interface System {
   ports: number[];
   setTargets(peerPorts: number[]): void;
-  close(): void;
+  close(): void | Promise<void>;
 }
 
 /** Counts bytes and keeps nothing: the benchmark measures the path, not a store. */
@@ -44,30 +53,60 @@ class CountingSink implements SegmentSink {
   }
 }
 
-async function recgwSystem(calls: number, base: number): Promise<System> {
+/** What the recgw relay does with each leg's audio: nothing, capture it (counted), or record it for real. */
+export type Capturing = 'none' | 'capture' | 'record';
+
+/** The real recording path into a temporary fs store: seal, spool, upload, verify. */
+async function recordingWriter(): Promise<{ writer: SegmentWriter; close: () => Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'recgw-bench-rec-'));
+  const keys = generateKeyPair(join(dir, 'keys'));
+  const spool = new Spool({ dir: join(dir, 'spool'), maxBytes: 1 << 30 });
+  await spool.open();
+  const uploader = new Uploader({ spool, store: new FsStore({ dir: join(dir, 'store') }), concurrency: 16 });
+  await uploader.start();
+  const writer = new EncryptedSegmentWriter({ spool, kek: loadEncryptionKey({ publicKey: keys.publicKeyFile }), log: silentLogger(), retentionDays: () => 90, objectLock: false });
+  return {
+    writer,
+    close: async () => {
+      await uploader.drain(30_000);
+      await uploader.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function recgwSystem(calls: number, base: number, capturing: Capturing): Promise<System> {
   const allocator = new PortAllocator({ address: '127.0.0.1', portMin: base, portMax: base + calls * 4 + 10 });
   const clock = new CaptureClock();
   const legs: MediaLeg[] = [];
   const captures: LegCapture[] = [];
+  const recording = capturing === 'record' ? await recordingWriter() : undefined;
   const t0 = performance.now();
   for (let i = 0; i < calls; i++) {
     const a = await MediaLeg.open(allocator, { name: 'caller', address: '127.0.0.1' });
     const b = await MediaLeg.open(allocator, { name: 'agent', address: '127.0.0.1' });
     bridge(a, b);
     for (const leg of [a, b]) {
-      const capture = new LegCapture({ sink: new CountingSink(), codec: 'PCMA', payloadType: 8, t0, jitterMs: 200 });
+      legs.push(leg);
+      if (capturing === 'none') continue;
+      const sink = recording
+        ? recording.writer.open({ callId: `bench-${i}`, leg: leg.name, segment: 1, codec: 'PCMA', sampleRate: 8000, startedAt: new Date(), line: 'bench', direction: 'inbound' })
+        : new CountingSink();
+      const capture = new LegCapture({ sink, codec: 'PCMA', payloadType: 8, t0, jitterMs: 200 });
       clock.add(capture);
       captures.push(capture);
       leg.tap = (packet, view) => capture.onPacket(packet, view.payloadOffset, view.payloadLength, view.payloadType, view.timestamp, view.ssrc, performance.now());
-      legs.push(leg);
     }
   }
   return {
     ports: legs.map((l) => l.localPort),
     setTargets: (peers) => legs.forEach((l, i) => l.setRemote({ address: '127.0.0.1', port: peers[i] ?? 0 })),
-    close: () => {
+    close: async () => {
+      const now = performance.now();
       for (const c of captures) clock.remove(c);
+      await Promise.all(captures.map((c) => c.stop(now)));
       for (const l of legs) l.close();
+      await recording?.close();
     },
   };
 }
@@ -93,10 +132,10 @@ async function plainSystem(calls: number): Promise<System> {
   };
 }
 
-export async function measureRelay(kind: 'recgw' | 'plain', calls: number, seconds: number, portBase = 42000): Promise<RelayFigures> {
+export async function measureRelay(kind: 'recgw' | 'plain', calls: number, seconds: number, portBase = 42000, capturing: Capturing = 'capture'): Promise<RelayFigures> {
   globalThis.gc?.();
   const memBefore = process.memoryUsage().rss;
-  const system = kind === 'recgw' ? await recgwSystem(calls, portBase) : await plainSystem(calls);
+  const system = kind === 'recgw' ? await recgwSystem(calls, portBase, capturing) : await plainSystem(calls);
   const peersScript = fileURLToPath(new URL('./rtp-peers.ts', import.meta.url));
   const child = spawn(process.execPath, ['--import', 'tsx', peersScript, String(calls), String(seconds)], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout });
@@ -114,7 +153,7 @@ export async function measureRelay(kind: 'recgw' | 'plain', calls: number, secon
   const cpu = process.cpuUsage(cpuBefore);
   const wallS = (performance.now() - wallBefore) / 1000;
   const r = JSON.parse(String(last.value)) as { sent: number; received: number; p50: number; p99: number; p999: number };
-  system.close();
+  await system.close();
   lines.close();
   return {
     calls,
