@@ -1,9 +1,15 @@
 // Installs the test peers the suite needs when they are missing: SIPp (Debian
-// package sip-tester) plays the trunk and the agent queue. As root we install
+// package sip-tester) plays the trunk and the agent queue; Ceph's RADOS gateway
+// with one monitor and one in-memory OSD is the S3 server. As root we install
 // through apt; otherwise we stop and name the package, never half-run the suite.
 import { execFileSync, spawnSync } from 'node:child_process';
 
-const needed = [{ command: 'sipp', pkg: 'sip-tester' }];
+const needed = [
+  { command: 'sipp', pkg: 'sip-tester' },
+  { command: 'radosgw', pkg: 'radosgw' },
+  { command: 'ceph-mon', pkg: 'ceph-mon' },
+  { command: 'ceph-osd', pkg: 'ceph-osd' },
+];
 
 function has(command) {
   return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;

@@ -8,6 +8,7 @@
  * tags are read back. Retention is set only after all that matched, so an
  * object that failed verification can still be removed.
  */
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
@@ -16,17 +17,17 @@ import {
   GetObjectCommand,
   GetObjectTaggingCommand,
   HeadObjectCommand,
-  ListObjectsV2Command,
-  ListObjectVersionsCommand,
   PutObjectRetentionCommand,
   PutObjectTaggingCommand,
-  S3Client,
   type HeadObjectCommandOutput,
+  type S3Client,
 } from '@aws-sdk/client-s3';
 import { silentLogger, type Logger } from '../ops/log.js';
+import { DigestStream, type Digest } from './digest.js';
 import { StorageError, type ObjectInfo, type ObjectStore, type PutOptions, type StoredObject } from './store.js';
-import { DigestMeter, digestOf, type Digest } from './s3/digest.js';
+import { createS3Client } from './s3/client.js';
 import { isNotFound, storageErrorOf } from './s3/errors.js';
+import { listObjects, versionsOf } from './s3/listing.js';
 import { sameTags, tagSetOf, tagsOf, type Tags } from './s3/tags.js';
 import { uploadObject } from './s3/upload.js';
 
@@ -48,21 +49,23 @@ export interface S3StoreOptions {
   readonly logger?: Logger;
   /** Multipart part size in bytes. Default 5 MiB (the S3 minimum). */
   readonly partSize?: number;
-  /** Parts in flight per upload (each buffered in memory). Default 4. */
+  /**
+   * Parts in flight per upload, each buffered in memory. Default 1: a live
+   * segment fills a part in minutes, and many uploads run at once, so more
+   * would only multiply memory when the spool is drained after an outage.
+   */
   readonly queueSize?: number;
   /** SDK attempts per request, first included. Default 3. */
   readonly maxAttempts?: number;
-  /** TCP connect timeout. Default: the SDK's (none). */
+  /** TCP connect timeout. Default 5 s. */
   readonly connectTimeoutMs?: number;
-  /** Socket inactivity timeout per request. Default: the SDK's (none). */
+  /** Socket inactivity per request (a reader pausing a get's body counts too). Default 120 s. */
   readonly requestTimeoutMs?: number;
   /** Keys per ListObjectsV2 page. Default 1000. */
   readonly listPageSize?: number;
 }
 
 const MiB = 1024 * 1024;
-/** HeadObject per listed key, to report its SHA-256: a few at a time, not a page at once. */
-const LIST_HEADS_IN_FLIGHT = 8;
 
 export class S3Store implements ObjectStore {
   readonly kind = 's3' as const;
@@ -79,36 +82,23 @@ export class S3Store implements ObjectStore {
     this.prefix = (opts.prefix ?? '').replace(/^\/+|\/+$/g, '');
     this.location = this.prefix ? `s3://${this.bucket}/${this.prefix}` : `s3://${this.bucket}`;
     this.log = (opts.logger ?? silentLogger()).child({ component: 's3-store', location: this.location });
-    this.client = new S3Client({
-      ...(opts.region !== undefined ? { region: opts.region } : {}),
-      ...(opts.endpoint !== undefined ? { endpoint: opts.endpoint } : {}),
-      ...(opts.credentials !== undefined ? { credentials: { ...opts.credentials } } : {}),
-      ...(opts.maxAttempts !== undefined ? { maxAttempts: opts.maxAttempts } : {}),
-      forcePathStyle: opts.forcePathStyle ?? opts.endpoint !== undefined,
-      // Newer SDKs add CRC32 checksums to every request by default; S3-compatible servers do not all accept them.
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-      requestHandler: {
-        ...(opts.connectTimeoutMs !== undefined ? { connectionTimeout: opts.connectTimeoutMs } : {}),
-        ...(opts.requestTimeoutMs !== undefined ? { requestTimeout: opts.requestTimeoutMs } : {}),
-      },
-    });
+    this.client = createS3Client(opts);
   }
 
   async put(key: string, body: Readable | Buffer, opts: PutOptions): Promise<StoredObject> {
     const objectKey = this.objectKey(key);
     const signal = opts.signal;
-    let meter: DigestMeter | undefined;
+    let meter: DigestStream | undefined;
     try {
       let known: Digest | undefined;
       let uploadBody: Readable | Buffer;
       if (Buffer.isBuffer(body)) {
         // The whole body is at hand: refuse a mismatch before anything is written.
-        known = digestOf(body);
+        known = { size: body.length, sha256: createHash('sha256').update(body).digest('hex') };
         this.verify(key, known, opts);
         uploadBody = body;
       } else {
-        meter = new DigestMeter();
+        meter = new DigestStream();
         // Upload reads the meter, and a body error reaches it through the meter: this promise has nothing more to say.
         pipeline(body, meter).catch(() => undefined);
         uploadBody = meter;
@@ -123,10 +113,11 @@ export class S3Store implements ObjectStore {
         tags,
         ...(opts.contentType !== undefined ? { contentType: opts.contentType } : {}),
         partSize: this.opts.partSize ?? 5 * MiB,
-        queueSize: this.opts.queueSize ?? 4,
+        queueSize: this.opts.queueSize ?? 1,
         ...(signal !== undefined ? { signal } : {}),
       });
-      const digest = known ?? (meter as DigestMeter).digest();
+      // Upload resolves only after reading the body to its end, so the meter has seen every byte.
+      const digest = known ?? (meter as DigestStream).digest();
 
       let head = await this.headObject(objectKey, signal);
       if (head.ContentLength !== digest.size) {
@@ -200,22 +191,17 @@ export class S3Store implements ObjectStore {
   }
 
   async *list(prefix: string): AsyncIterable<StoredObject> {
-    const listPrefix = this.objectKey(prefix);
-    let token: string | undefined;
-    do {
-      let page;
-      try {
-        page = await this.client.send(
-          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: listPrefix, ContinuationToken: token, MaxKeys: this.opts.listPageSize ?? 1000 }),
-        );
-      } catch (err) {
-        throw storageErrorOf(err, `list ${prefix}`);
-      }
-      const keys = (page.Contents ?? []).flatMap((o) => (o.Key !== undefined ? [o.Key] : []));
-      const found = await inBatches(keys, LIST_HEADS_IN_FLIGHT, (k) => this.storedObject(k));
-      for (const object of found) if (object) yield object;
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token !== undefined);
+    try {
+      yield* listObjects({
+        client: this.client,
+        bucket: this.bucket,
+        prefix: this.objectKey(prefix),
+        pageSize: this.opts.listPageSize ?? 1000,
+        storeKey: (k) => this.storeKey(k),
+      });
+    } catch (err) {
+      throw storageErrorOf(err, `list ${prefix}`);
+    }
   }
 
   async delete(key: string): Promise<void> {
@@ -228,7 +214,7 @@ export class S3Store implements ObjectStore {
       // Versioned bucket: a plain delete only hides the data behind a marker, and deleting just the
       // newest version would bring an older one back. Remove them all; a retained one refuses.
       let failure: unknown;
-      for (const versionId of await this.versionsOf(objectKey)) {
+      for (const versionId of await versionsOf(this.client, this.bucket, objectKey)) {
         try {
           await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: objectKey, VersionId: versionId }));
         } catch (err) {
@@ -303,7 +289,7 @@ export class S3Store implements ObjectStore {
   /** The tagging header is not honoured everywhere (see upload.ts): read the tags back and set them if they differ. */
   private async ensureTags(objectKey: string, versionId: string | undefined, tags: Tags, signal: AbortSignal | undefined): Promise<void> {
     const current = await this.client.send(new GetObjectTaggingCommand({ Bucket: this.bucket, Key: objectKey, VersionId: versionId }), { abortSignal: signal });
-    if (current) return;
+    if (sameTags(tagsOf(current.TagSet), tags)) return;
     await this.client.send(
       new PutObjectTaggingCommand({ Bucket: this.bucket, Key: objectKey, VersionId: versionId, Tagging: { TagSet: tagSetOf(tags) } }),
       { abortSignal: signal },
@@ -318,39 +304,4 @@ export class S3Store implements ObjectStore {
       this.log.warn({ key: objectKey, versionId, err }, 'could not remove an unverified object version');
     }
   }
-
-  private async storedObject(objectKey: string): Promise<StoredObject | undefined> {
-    try {
-      const head = await this.headObject(objectKey);
-      return { key: this.storeKey(objectKey), size: head.ContentLength ?? 0, sha256: head.Metadata?.['sha256'] ?? '' };
-    } catch (err) {
-      // Deleted between the listing and the head: it is no longer there to report.
-      if (isNotFound(err)) return undefined;
-      throw storageErrorOf(err, `list ${this.storeKey(objectKey)}`);
-    }
-  }
-
-  private async versionsOf(objectKey: string): Promise<string[]> {
-    const ids: string[] = [];
-    let keyMarker: string | undefined;
-    let versionIdMarker: string | undefined;
-    do {
-      const page = await this.client.send(
-        new ListObjectVersionsCommand({ Bucket: this.bucket, Prefix: objectKey, KeyMarker: keyMarker, VersionIdMarker: versionIdMarker }),
-      );
-      for (const v of [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])]) {
-        if (v.Key === objectKey && v.VersionId !== undefined) ids.push(v.VersionId);
-      }
-      keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
-      versionIdMarker = page.IsTruncated ? page.NextVersionIdMarker : undefined;
-    } while (keyMarker !== undefined);
-    return ids;
-  }
-}
-
-/** Maps `items` through `fn` with at most `limit` calls in flight, keeping their order. */
-async function inBatches<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = [];
-  for (let i = 0; i < items.length; i += limit) out.push(...(await Promise.all(items.slice(i, i + limit).map(fn))));
-  return out;
 }

@@ -43,7 +43,7 @@ export async function uploadObject(req: UploadRequest): Promise<void> {
     } catch (err) {
       if (firstFailure === undefined && !abort.signal.aborted) {
         firstFailure = err;
-        //abort.abort(err);
+        abort.abort(err);
       }
       throw err;
     }
