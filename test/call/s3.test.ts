@@ -48,7 +48,10 @@ test('recording to S3: segments stream in during the call, survive a server outa
   const store = pipeline.store;
   const pcap = pcapAudio();
   const failures: string[] = [];
+  const uploaded: string[] = [];
   pipeline.uploader.on('failed', (e) => failures.push(e.error.code));
+  // 'uploaded' fires once the store confirmed the object, its hash and its tags.
+  pipeline.uploader.on('uploaded', (e) => uploaded.push(e.key));
 
   const started = new Promise<Call>((resolve) => gw.running.gateway.once('call-started', resolve));
   const agent = new Sipp({ scenario: 'agent.xml', localPort: gw.agentPort, mediaPort: sippMediaPort(), timeoutSec: 60 });
@@ -59,12 +62,9 @@ test('recording to S3: segments stream in during the call, survive a server outa
   await new Promise<void>((resolve) => call.once('answered', resolve));
 
   // The first segments reach the bucket while the call runs.
-  let during: string[] = [];
-  for (let i = 0; i < 80 && !during.some((k) => k.endsWith('/caller-1.rec')); i++) {
-    await new Promise((r) => setTimeout(r, 100));
-    during = await keysIn(store);
-  }
+  for (let i = 0; i < 80 && !uploaded.some((k) => k.endsWith('/caller-1.rec')); i++) await new Promise((r) => setTimeout(r, 100));
   assert.equal(call.ended, false, 'the call is still up');
+  const during = await keysIn(store);
   const first = during.find((k) => k.endsWith('/caller-1.rec'));
   assert.ok(first, `caller-1 stored during the call: ${during.join(', ')}`);
   const info = await store.head(first);
