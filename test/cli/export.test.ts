@@ -1,0 +1,92 @@
+/**
+ * `recgw export` as an auditor runs it, against recordings in an fs store:
+ * a whole call to legs and an MP3 mix, a crash-truncated leg refused unless
+ * --allow-incomplete, the wrong key refused.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { RecordingSealer } from '../../src/crypto/format.js';
+import { generateKeyPair, loadEncryptionKey, type KeyEncryptionKey } from '../../src/crypto/keys.js';
+import { encodeG711 } from '../../src/media/g711.js';
+import { manifestKey, objectKey } from '../../src/recording/layout.js';
+import type { Manifest } from '../../src/recording/manifest.js';
+import type { SegmentInfo } from '../../src/recording/writer.js';
+import { FsStore } from '../../src/storage/fs.js';
+
+const CLI = ['--import', 'tsx', join(import.meta.dirname, '../../src/cli/main.ts')];
+
+function tone(seconds: number, hz: number): Buffer {
+  const pcm = Buffer.alloc(seconds * 8000 * 2);
+  for (let i = 0; i < seconds * 8000; i++) pcm.writeInt16LE(Math.round(6000 * Math.sin((2 * Math.PI * hz * i) / 8000)), i * 2);
+  return encodeG711(pcm, 'PCMA');
+}
+
+function seal(kek: KeyEncryptionKey, info: SegmentInfo, audio: Buffer, opts: { dropFinal?: boolean } = {}): Buffer {
+  const sealer = new RecordingSealer({ kind: 'audio', codec: info.codec, sampleRate: 8000, leg: info.leg, callId: info.callId, segment: info.segment, startedAt: info.startedAt.toISOString() }, kek);
+  const parts = [sealer.headerBytes];
+  for (let at = 0; at < audio.length; at += 4000) {
+    const final = at + 4000 >= audio.length;
+    const record = sealer.seal(audio.subarray(at, at + 4000), final);
+    if (!(final && opts.dropFinal)) parts.push(record);
+  }
+  return Buffer.concat(parts);
+}
+
+function recgw(args: string[]): { code: number | null; out: string; err: string } {
+  const r = spawnSync(process.execPath, [...CLI, ...args], { encoding: 'utf8' });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+test('recgw export: a call to legs and an MP3 mix; a truncated leg only with --allow-incomplete; the wrong key refused', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'recgw-export-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const keys = generateKeyPair(join(dir, 'keys'));
+  const kek = loadEncryptionKey({ publicKey: keys.publicKeyFile });
+  const store = new FsStore({ dir: join(dir, 'store') });
+  const startedAt = new Date('2026-11-23T10:00:00.000Z');
+  const callId = 'call-export-1';
+  const infoOf = (leg: 'caller' | 'agent'): SegmentInfo => ({ callId, leg, segment: 1, codec: 'PCMA', sampleRate: 8000, startedAt, line: 'helpline', operator: 'agent7', direction: 'inbound' });
+  for (const [leg, hz] of [['caller', 440], ['agent', 660]] as const) {
+    await store.put(objectKey(infoOf(leg)), seal(kek, infoOf(leg), tone(2, hz)), { tags: {} });
+  }
+  const manifest: Manifest = {
+    version: 1, stage: 'final', callId, line: 'helpline', direction: 'inbound', callerNumber: '07700900123', calledNumber: '1000', operator: 'agent7',
+    startedAt: startedAt.toISOString(), endedAt: new Date(startedAt.getTime() + 2000).toISOString(), endReason: 'caller-bye', retentionDays: 90,
+    segments: (['caller', 'agent'] as const).map((leg) => ({ leg, segment: 1, key: objectKey(infoOf(leg)), codec: 'PCMA' as const, startedAt: startedAt.toISOString(), complete: true })),
+    pausedWindows: [{ start: startedAt.toISOString(), end: new Date(startedAt.getTime() + 500).toISOString(), trigger: 'api', by: 'supervisor' }],
+    complete: true,
+  };
+  const ms = new RecordingSealer({ kind: 'manifest', codec: 'none', sampleRate: 0, leg: 'none', callId, segment: 0, startedAt: manifest.startedAt }, kek);
+  await store.put(manifestKey('helpline', callId, startedAt, 'final'), Buffer.concat([ms.headerBytes, ms.seal(Buffer.from(JSON.stringify(manifest)), true)]), { tags: {} });
+  const config = join(dir, 'config.yaml');
+  writeFileSync(config, `storage: { kind: fs, dir: ${JSON.stringify(join(dir, 'store'))} }\n`);
+
+  const out = join(dir, 'out');
+  const call = recgw(['export', '--call', callId, '--config', config, '--private-key', keys.privateKeyFile, '--out', out, '--format', 'mp3']);
+  assert.equal(call.code, 0, call.err);
+  assert.match(call.out, /07700900123 -> 1000, operator agent7/);
+  assert.match(call.out, /caller segment 1: 2\.00 s, 4 chunks verified/);
+  assert.match(call.out, /note: paused .* \(api, by supervisor\)/);
+  assert.ok(statSync(join(out, `${callId}.mp3`)).size > 1000, 'an MP3 of the call');
+  const callerWav = readFileSync(join(out, `${callId}-caller-1.wav`));
+  assert.equal(callerWav.length, 44 + 2 * 8000 * 2, '2 s of 16-bit mono');
+
+  // A leg cut short by a crash (no final chunk).
+  const cut = join(dir, 'cut.rec');
+  writeFileSync(cut, seal(kek, infoOf('caller'), tone(2, 440), { dropFinal: true }));
+  const refused = recgw(['export', cut, '--config', config, '--private-key', keys.privateKeyFile, '--out', out]);
+  assert.equal(refused.code, 1);
+  assert.match(refused.err, /chunk \d+.*\(TRUNCATED\)|TRUNCATED/);
+  const allowed = recgw(['export', cut, '--config', config, '--private-key', keys.privateKeyFile, '--out', out, '--allow-incomplete']);
+  assert.equal(allowed.code, 0, allowed.err);
+  assert.match(allowed.out, /INCOMPLETE/);
+
+  const other = generateKeyPair(join(dir, 'other'));
+  const wrong = recgw(['export', '--call', callId, '--config', config, '--private-key', other.privateKeyFile, '--out', out]);
+  assert.equal(wrong.code, 1);
+  assert.match(wrong.err, /WRONG_KEY/);
+});
