@@ -8,16 +8,7 @@ import { freePort } from '../../src/cli/free-port.js';
 import { Sipp } from '../../src/cli/sipp.js';
 import { PCMA_SILENCE } from '../../src/media/g711.js';
 import { describeAudio } from '../../src/sip/sdp.js';
-import {
-  assertHoldsExactly,
-  assertSippOk,
-  bodyOf,
-  capturedAudio,
-  nextCallEnded,
-  pcapAudio,
-  sippMediaPort,
-  tracedMessages,
-} from '../helpers/calls.js';
+import { assertHoldsExactly, assertSippOk, bodyOf, capturedAudio, pcapAudio, sippMediaPort, startCall, tracedMessages } from '../helpers/calls.js';
 import { eventually, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 const pcap = pcapAudio();
@@ -34,16 +25,13 @@ for (const transport of ['udp', 'tcp'] as const) {
       ],
     });
     t.after(() => gw.stop());
-    const callerMedia = sippMediaPort();
-    const agent = new Sipp({ scenario: 'agent.xml', transport, localPort: gw.agentPort, mediaPort: sippMediaPort(), traceMessages: true });
-    // The caller's media on another loopback address: the agent must see only the gateway's.
-    const caller = new Sipp({ scenario: 'caller.xml', transport, localPort: await freePort(), mediaIp: '127.0.0.3', mediaPort: callerMedia, remote: `127.0.0.1:${gw.sipPort}`, service: '1000', pauseMs: 8000, traceMessages: true });
-    t.after(() => (caller.kill(), agent.kill()));
-    const ended = nextCallEnded(gw.running.gateway);
-    const [c, a] = await Promise.all([caller.done, agent.done]);
-    assertSippOk('caller', c);
-    assertSippOk('agent', a);
-    const summary = await ended;
+    const { finished } = await startCall(t, gw, {
+      transport,
+      agent: { scenario: 'agent.xml', traceMessages: true },
+      // The caller's media on another loopback address: the agent must see only the gateway's.
+      caller: { scenario: 'caller.xml', mediaIp: '127.0.0.3', pauseMs: 8000, traceMessages: true },
+    });
+    const { caller: c, agent: a, summary } = await finished;
     assert.equal(summary.reason, 'caller-bye');
     assert.equal(summary.operator, 'agent1001');
 
@@ -96,14 +84,8 @@ test('tcp: the agent hangs up, the caller gets the BYE', async (t) => {
     lines: (agentPort, file) => [{ number: '1000', name: 'helpline', target: `sip:queue@127.0.0.1:${agentPort};transport=tcp`, record: true, announcement: { file, mode: 'answer' } }],
   });
   t.after(() => gw.stop());
-  const agent = new Sipp({ scenario: 'agent-hangup.xml', transport: 'tcp', localPort: gw.agentPort, mediaPort: sippMediaPort(), pauseMs: 8000 });
-  const caller = new Sipp({ scenario: 'caller-wait-bye.xml', transport: 'tcp', localPort: await freePort(), mediaPort: sippMediaPort(), remote: `127.0.0.1:${gw.sipPort}`, service: '1000' });
-  t.after(() => (caller.kill(), agent.kill()));
-  const ended = nextCallEnded(gw.running.gateway);
-  const [c, a] = await Promise.all([caller.done, agent.done]);
-  assertSippOk('caller', c);
-  assertSippOk('agent', a);
-  const summary = await ended;
+  const { finished } = await startCall(t, gw, { transport: 'tcp', agent: { scenario: 'agent-hangup.xml', pauseMs: 8000 }, caller: { scenario: 'caller-wait-bye.xml' } });
+  const { summary } = await finished;
   assert.equal(summary.reason, 'agent-bye');
   // Answered first, the caller talks over the announcement and the ringing to
   // nobody; capture starts when the agent does, so it holds the rest, byte for byte.
@@ -117,14 +99,8 @@ test('tcp: the agent hangs up, the caller gets the BYE', async (t) => {
 test('the caller cancels while the agent rings: CANCEL reaches the agent, 487 the caller, nothing is captured', async (t) => {
   const gw = await startTestGateway();
   t.after(() => gw.stop());
-  const agent = new Sipp({ scenario: 'agent-ring-cancel.xml', localPort: gw.agentPort, mediaPort: sippMediaPort() });
-  const caller = new Sipp({ scenario: 'caller-cancel.xml', localPort: await freePort(), mediaPort: sippMediaPort(), remote: `127.0.0.1:${gw.sipPort}`, service: '1000', pauseMs: 500 });
-  t.after(() => (caller.kill(), agent.kill()));
-  const ended = nextCallEnded(gw.running.gateway);
-  const [c, a] = await Promise.all([caller.done, agent.done]);
-  assertSippOk('caller', c);
-  assertSippOk('agent', a);
-  const summary = await ended;
+  const { finished } = await startCall(t, gw, { agent: { scenario: 'agent-ring-cancel.xml' }, caller: { scenario: 'caller-cancel.xml', pauseMs: 500 } });
+  const { summary } = await finished;
   assert.equal(summary.reason, 'caller-cancel');
   assert.equal(summary.recorded, false);
   assert.equal(gw.writer.segments.length, 0);
@@ -134,15 +110,9 @@ test('the caller cancels while the agent rings: CANCEL reaches the agent, 487 th
 test('a busy agent: 486 reaches the caller', async (t) => {
   const gw = await startTestGateway();
   t.after(() => gw.stop());
-  const agent = new Sipp({ scenario: 'agent-busy.xml', localPort: gw.agentPort, mediaPort: sippMediaPort() });
-  const caller = new Sipp({ scenario: 'caller-refused.xml', localPort: await freePort(), mediaPort: sippMediaPort(), remote: `127.0.0.1:${gw.sipPort}`, service: '1000', traceMessages: true });
-  t.after(() => (caller.kill(), agent.kill()));
-  const ended = nextCallEnded(gw.running.gateway);
-  const [c, a] = await Promise.all([caller.done, agent.done]);
-  assertSippOk('caller', c);
-  assertSippOk('agent', a);
+  const { finished } = await startCall(t, gw, { agent: { scenario: 'agent-busy.xml' }, caller: { scenario: 'caller-refused.xml', traceMessages: true } });
+  const { caller: c, summary } = await finished;
   assert.equal(tracedMessages(c.messages, /^SIP\/2\.0 486/).length > 0, true, 'caller received 486');
-  const summary = await ended;
   assert.equal(summary.reason, 'agent-failed');
   assert.equal(summary.status, 486);
   await assertNothingLeft(gw);
@@ -168,19 +138,16 @@ test('an INVITE from an address that is no trunk gets 403, one to a number that 
 test('hold and unhold (sendonly, 0.0.0.0 inactive, sendrecv) pass through; the caller leg re-latches and stays aligned', async (t) => {
   const gw = await startTestGateway();
   t.after(() => gw.stop());
-  const agent = new Sipp({ scenario: 'agent-hold.xml', localPort: gw.agentPort, mediaPort: sippMediaPort(), traceMessages: true, timeoutSec: 45 });
-  const caller = new Sipp({ scenario: 'caller-hold.xml', localPort: await freePort(), mediaPort: sippMediaPort(), remote: `127.0.0.1:${gw.sipPort}`, service: '1000', traceMessages: true, timeoutSec: 45 });
-  t.after(() => (caller.kill(), agent.kill()));
-  const ended = nextCallEnded(gw.running.gateway);
-  const [c, a] = await Promise.all([caller.done, agent.done]);
-  assertSippOk('caller', c);
-  assertSippOk('agent', a);
+  const { finished } = await startCall(t, gw, {
+    agent: { scenario: 'agent-hold.xml', traceMessages: true, timeoutSec: 45 },
+    caller: { scenario: 'caller-hold.xml', traceMessages: true, timeoutSec: 45 },
+  });
+  const { caller: c, agent: a, summary } = await finished;
   const reinvites = tracedMessages(a.messages, /^INVITE /).slice(1).map((m) => describeAudio(bodyOf(m)));
   assert.deepEqual(reinvites.map((d) => d.direction), ['sendonly', 'inactive', 'sendrecv']);
   assert.deepEqual(reinvites.map((d) => d.address), ['127.0.0.1', '0.0.0.0', '127.0.0.1'], 'RFC 2543 hold address passes through');
   const answers = tracedMessages(c.messages, /^SIP\/2\.0 200/).filter((m) => /CSeq:\s*[234] INVITE/i.test(m)).map((m) => describeAudio(bodyOf(m)).direction);
   assert.deepEqual(answers, ['recvonly', 'inactive', 'sendrecv']);
-  const summary = await ended;
   assert.equal(summary.reason, 'caller-bye');
   // The caller played the pcap before the hold and again after it: both land whole, silence between.
   assertHoldsExactly(capturedAudio(gw.writer, summary.callId, 'caller'), pcap.audio, PCMA_SILENCE, 2);
@@ -202,14 +169,8 @@ for (const press of [false, true]) {
       announcementMs: 3000,
     });
     t.after(() => gw.stop());
-    const agent = new Sipp({ scenario: 'agent.xml', localPort: gw.agentPort, mediaPort: sippMediaPort() });
-    const caller = new Sipp({ scenario: press ? 'caller-second-message.xml' : 'caller.xml', localPort: await freePort(), mediaPort: sippMediaPort(), remote: `127.0.0.1:${gw.sipPort}`, service: '1000', pauseMs: 1000 });
-    t.after(() => (caller.kill(), agent.kill()));
-    const ended = nextCallEnded(gw.running.gateway);
-    const [c, a] = await Promise.all([caller.done, agent.done]);
-    assertSippOk('caller', c);
-    assertSippOk('agent', a);
-    const summary = await ended;
+    const { finished } = await startCall(t, gw, { agent: { scenario: 'agent.xml' }, caller: { scenario: press ? 'caller-second-message.xml' : 'caller.xml', pauseMs: 1000 } });
+    const { summary } = await finished;
     const sentToCaller = summary.legs.caller?.sent ?? 0;
     const relayedToCaller = summary.legs.agent?.relayed ?? 0;
     const announcementPackets = sentToCaller - relayedToCaller;

@@ -6,10 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { freePort } from '../../src/cli/free-port.js';
-import { Sipp } from '../../src/cli/sipp.js';
 import { PCMA_SILENCE } from '../../src/media/g711.js';
-import { assertHoldsExactly, assertSippOk, capturedAudio, nextCallEnded, pcapAudio, sippMediaPort } from '../helpers/calls.js';
+import { assertHoldsExactly, capturedAudio, pcapAudio, startCall } from '../helpers/calls.js';
 import { eventually, startTestGateway } from '../helpers/gateway.js';
 import { engineTarget, fuzzTcp, fuzzUdp, SEED } from '../sip/fuzzer.js';
 
@@ -44,14 +42,8 @@ test(`gateway fuzz: ${UDP_MESSAGES + TCP_MESSAGES * TCP_FUZZERS} mutated SIP mes
   await eventually('fuzzed calls ended', () => gateway.activeCalls.size === 0, 30_000);
 
   const pcap = pcapAudio();
-  const agent = new Sipp({ scenario: 'agent.xml', localPort: gw.agentPort, mediaPort: sippMediaPort() });
-  const caller = new Sipp({ scenario: 'caller.xml', localPort: await freePort(), mediaPort: sippMediaPort(), remote: `127.0.0.1:${gw.sipPort}`, service: '1000', pauseMs: 8000 });
-  t.after(() => (caller.kill(), agent.kill()));
-  const ended = nextCallEnded(gateway);
-  const [c, a] = await Promise.all([caller.done, agent.done]);
-  assertSippOk('caller', c);
-  assertSippOk('agent', a);
-  const summary = await ended;
+  const { finished } = await startCall(t, gw, { agent: { scenario: 'agent.xml' }, caller: { scenario: 'caller.xml', pauseMs: 8000 } });
+  const { summary } = await finished;
   assert.equal(summary.reason, 'caller-bye');
   assertHoldsExactly(capturedAudio(gw.writer, summary.callId, 'caller'), pcap.audio, PCMA_SILENCE);
 

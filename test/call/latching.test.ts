@@ -5,12 +5,9 @@
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
 import { test } from 'node:test';
-import type { Call } from '../../src/call/call.js';
-import { freePort } from '../../src/cli/free-port.js';
-import { Sipp } from '../../src/cli/sipp.js';
 import { PCMA_SILENCE } from '../../src/media/g711.js';
 import { writeRtpHeader } from '../../src/media/rtp.js';
-import { assertHoldsExactly, assertSippOk, capturedAudio, nextCallEnded, pcapAudio, sippMediaPort } from '../helpers/calls.js';
+import { assertHoldsExactly, capturedAudio, pcapAudio, startCall } from '../helpers/calls.js';
 import { startTestGateway } from '../helpers/gateway.js';
 
 function injector(address: string, targetPort: number): { socket: Socket; sent: () => number; stop: () => void } {
@@ -30,13 +27,8 @@ test('RTP from an unexpected source is dropped: not relayed, not captured', asyn
   const gw = await startTestGateway();
   t.after(() => gw.stop());
   const pcap = pcapAudio();
-  const started = new Promise<Call>((resolve) => gw.running.gateway.once('call-started', resolve));
-  const agent = new Sipp({ scenario: 'agent.xml', localPort: gw.agentPort, mediaPort: sippMediaPort() });
-  const caller = new Sipp({ scenario: 'caller.xml', localPort: await freePort(), mediaPort: sippMediaPort(), remote: `127.0.0.1:${gw.sipPort}`, service: '1000', pauseMs: 8000 });
-  t.after(() => (caller.kill(), agent.kill()));
-  const ended = nextCallEnded(gw.running.gateway);
-
-  const call = await started;
+  const started = await startCall(t, gw, { agent: { scenario: 'agent.xml' }, caller: { scenario: 'caller.xml', pauseMs: 8000 } });
+  const call = await started.call;
   await new Promise<void>((resolve) => call.once('answered', resolve));
   await new Promise((r) => setTimeout(r, 500)); // both legs latched by now
   const callerPort = call.callerLeg?.localPort ?? 0;
@@ -49,10 +41,7 @@ test('RTP from an unexpected source is dropped: not relayed, not captured', asyn
   await new Promise((r) => setTimeout(r, 2000));
   for (const i of injectors) i.stop();
 
-  const [c, a] = await Promise.all([caller.done, agent.done]);
-  assertSippOk('caller', c);
-  assertSippOk('agent', a);
-  const summary = await ended;
+  const { summary } = await started.finished;
   const { caller: callerLeg, agent: agentLeg } = summary.legs;
   assert.ok(callerLeg && agentLeg);
   const [toCaller1, toCaller2, toAgent] = injectors.map((i) => i.sent());

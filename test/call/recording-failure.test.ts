@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { freePort } from '../../src/cli/free-port.js';
 import { Sipp } from '../../src/cli/sipp.js';
-import { assertSippOk, nextCallEnded, sippMediaPort, tracedMessages } from '../helpers/calls.js';
+import { assertSippOk, sippMediaPort, startCall, tracedMessages } from '../helpers/calls.js';
 import { eventually, startTestGateway } from '../helpers/gateway.js';
 
 for (const policy of ['reject', 'continue'] as const) {
@@ -31,7 +31,6 @@ for (const policy of ['reject', 'continue'] as const) {
     await backlog.seal();
     await eventually('spool full', () => pipeline.spool.full);
 
-    const ended = nextCallEnded(gw.running.gateway);
     if (policy === 'reject') {
       const caller = new Sipp({ scenario: 'caller-refused.xml', localPort: await freePort(), mediaPort: sippMediaPort(), remote: `127.0.0.1:${gw.sipPort}`, service: '1000', traceMessages: true });
       t.after(() => caller.kill());
@@ -40,13 +39,8 @@ for (const policy of ['reject', 'continue'] as const) {
       assert.equal(tracedMessages(c.messages, /^SIP\/2\.0 503/).length > 0, true, 'refused with 503');
       assert.equal(gw.running.gateway.stats.callsStarted, 0);
     } else {
-      const agent = new Sipp({ scenario: 'agent.xml', localPort: gw.agentPort, mediaPort: sippMediaPort() });
-      const caller = new Sipp({ scenario: 'caller.xml', localPort: await freePort(), mediaPort: sippMediaPort(), remote: `127.0.0.1:${gw.sipPort}`, service: '1000', pauseMs: 1000 });
-      t.after(() => (caller.kill(), agent.kill()));
-      const [c, a] = await Promise.all([caller.done, agent.done]);
-      assertSippOk('caller', c);
-      assertSippOk('agent', a);
-      const summary = await ended;
+      const { finished } = await startCall(t, gw, { agent: { scenario: 'agent.xml' }, caller: { scenario: 'caller.xml', pauseMs: 1000 } });
+      const { summary } = await finished;
       assert.equal(summary.reason, 'caller-bye');
       assert.equal(summary.recorded, false, 'carried unrecorded');
       assert.equal(summary.announcement, 'played', 'the caller is still told the line is recorded');

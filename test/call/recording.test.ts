@@ -9,15 +9,12 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { exportCall, openManifest } from '../../src/access/export.js';
-import type { Call } from '../../src/call/call.js';
-import { freePort } from '../../src/cli/free-port.js';
-import { Sipp } from '../../src/cli/sipp.js';
 import { CryptoError } from '../../src/crypto/errors.js';
 import { openRecording, parseHeader } from '../../src/crypto/format.js';
 import { generateKeyPair, loadDecryptionKey } from '../../src/crypto/keys.js';
 import { PCMA_SILENCE } from '../../src/media/g711.js';
 import { FsStore } from '../../src/storage/fs.js';
-import { assertHoldsExactly, assertSippOk, nextCallEnded, pcapAudio, sippMediaPort } from '../helpers/calls.js';
+import { assertHoldsExactly, pcapAudio, startCall } from '../helpers/calls.js';
 import { eventually, startTestGateway } from '../helpers/gateway.js';
 
 function filesUnder(dir: string): string[] {
@@ -30,14 +27,8 @@ test('a recorded call is sealed, spooled, uploaded with its tags, and exports to
   const gw = await startTestGateway({ pipeline: true });
   t.after(() => gw.stop());
   const pcap = pcapAudio();
-  const agent = new Sipp({ scenario: 'agent.xml', localPort: gw.agentPort, mediaPort: sippMediaPort() });
-  const caller = new Sipp({ scenario: 'caller.xml', localPort: await freePort(), mediaPort: sippMediaPort(), remote: `127.0.0.1:${gw.sipPort}`, service: '1000', pauseMs: 8000 });
-  t.after(() => (caller.kill(), agent.kill()));
-  const ended = nextCallEnded(gw.running.gateway);
-  const [c, a] = await Promise.all([caller.done, agent.done]);
-  assertSippOk('caller', c);
-  assertSippOk('agent', a);
-  const summary = await ended;
+  const { finished } = await startCall(t, gw, { agent: { scenario: 'agent.xml' }, caller: { scenario: 'caller.xml', pauseMs: 8000 } });
+  const { summary } = await finished;
   const pipeline = gw.running.pipeline;
   assert.ok(pipeline);
   assert.equal(await pipeline.uploader.drain(20_000), true, 'the spool empties once the store has everything');
@@ -99,12 +90,8 @@ test('segments reach the store while the call runs, contiguous on the call clock
   const gw = await startTestGateway({ pipeline: true, segmentSeconds: 2 });
   t.after(() => gw.stop());
   const pcap = pcapAudio();
-  const started = new Promise<Call>((resolve) => gw.running.gateway.once('call-started', resolve));
-  const agent = new Sipp({ scenario: 'agent.xml', localPort: gw.agentPort, mediaPort: sippMediaPort() });
-  const caller = new Sipp({ scenario: 'caller.xml', localPort: await freePort(), mediaPort: sippMediaPort(), remote: `127.0.0.1:${gw.sipPort}`, service: '1000', pauseMs: 8000 });
-  t.after(() => (caller.kill(), agent.kill()));
-  const ended = nextCallEnded(gw.running.gateway);
-  const call = await started;
+  const started = await startCall(t, gw, { agent: { scenario: 'agent.xml' }, caller: { scenario: 'caller.xml', pauseMs: 8000 } });
+  const call = await started.call;
   await new Promise<void>((resolve) => call.once('answered', resolve));
   const store = new FsStore({ dir: gw.storeDir });
   const list = async (): Promise<string[]> => {
@@ -120,10 +107,7 @@ test('segments reach the store while the call runs, contiguous on the call clock
   assert.equal(call.ended, false, 'the call is still up');
   assert.ok(during.includes('caller-1.rec') && during.includes('agent-1.rec') && during.includes('caller-2.rec'), `stored during the call: ${during.join(', ')}`);
 
-  const [c, a] = await Promise.all([caller.done, agent.done]);
-  assertSippOk('caller', c);
-  assertSippOk('agent', a);
-  const summary = await ended;
+  const { summary } = await started.finished;
   assert.equal(await gw.running.pipeline?.uploader.drain(20_000), true);
   const kdk = loadDecryptionKey(gw.privateKeyFile);
   const keys: string[] = [];

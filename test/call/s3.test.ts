@@ -6,15 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Call } from '../../src/call/call.js';
-import { freePort } from '../../src/cli/free-port.js';
-import { Sipp } from '../../src/cli/sipp.js';
 import { openManifest } from '../../src/access/export.js';
 import { openRecording } from '../../src/crypto/format.js';
 import { loadDecryptionKey } from '../../src/crypto/keys.js';
 import { PCMA_SILENCE } from '../../src/media/g711.js';
 import type { ObjectStore } from '../../src/storage/store.js';
-import { assertHoldsExactly, assertSippOk, nextCallEnded, pcapAudio, sippMediaPort } from '../helpers/calls.js';
+import { assertHoldsExactly, pcapAudio, startCall } from '../helpers/calls.js';
 import { startTestGateway } from '../helpers/gateway.js';
 import { startS3Server } from '../helpers/s3-server.js';
 
@@ -53,12 +50,8 @@ test('recording to S3: segments stream in during the call, survive a server outa
   // 'uploaded' fires once the store confirmed the object, its hash and its tags.
   pipeline.uploader.on('uploaded', (e) => uploaded.push(e.key));
 
-  const started = new Promise<Call>((resolve) => gw.running.gateway.once('call-started', resolve));
-  const agent = new Sipp({ scenario: 'agent.xml', localPort: gw.agentPort, mediaPort: sippMediaPort(), timeoutSec: 60 });
-  const caller = new Sipp({ scenario: 'caller.xml', localPort: await freePort(), mediaPort: sippMediaPort(), remote: `127.0.0.1:${gw.sipPort}`, service: '1000', pauseMs: 8000, timeoutSec: 60 });
-  t.after(() => (caller.kill(), agent.kill()));
-  const ended = nextCallEnded(gw.running.gateway);
-  const call = await started;
+  const started = await startCall(t, gw, { agent: { scenario: 'agent.xml', timeoutSec: 60 }, caller: { scenario: 'caller.xml', pauseMs: 8000, timeoutSec: 60 } });
+  const call = await started.call;
   await new Promise<void>((resolve) => call.once('answered', resolve));
 
   // The first segments reach the bucket while the call runs.
@@ -79,10 +72,7 @@ test('recording to S3: segments stream in during the call, survive a server outa
   assert.equal(call.ended, false);
   await server.restart();
 
-  const [c, a] = await Promise.all([caller.done, agent.done]);
-  assertSippOk('caller', c);
-  assertSippOk('agent', a);
-  const summary = await ended;
+  const { summary } = await started.finished;
   assert.equal(await pipeline.uploader.drain(90_000), true, 'everything arrived once the store was back');
   assert.ok(failures.length > 0 && failures.every((f) => f === 'STORE_UNAVAILABLE'), `uploads failed while the store was down, and were retried (${failures.join(',')})`);
 

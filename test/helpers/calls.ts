@@ -3,7 +3,11 @@
  * messages SIPp saw, and the audio the gateway captured.
  */
 import assert from 'node:assert/strict';
-import { SIPP_PCAP_DIR, type SippResult } from '../../src/cli/sipp.js';
+import type { TestContext } from 'node:test';
+import type { Call } from '../../src/call/call.js';
+import { freePort } from '../../src/cli/free-port.js';
+import { SIPP_PCAP_DIR, Sipp, type SippOptions, type SippResult } from '../../src/cli/sipp.js';
+import type { RunningGateway } from '../../src/main.js';
 import type { CallSummary } from '../../src/call/summary.js';
 import type { Gateway } from '../../src/call/gateway.js';
 import type { MemorySegmentWriter } from '../../src/recording/memory-writer.js';
@@ -77,4 +81,44 @@ export function assertHoldsExactly(audio: Buffer, payload: Buffer, silence: numb
   rest = Buffer.concat([rest, audio.subarray(from)]);
   const noise = rest.findIndex((b) => b !== silence);
   assert.equal(noise, -1, 'everything else in the capture is silence');
+}
+
+export interface CallRun {
+  readonly caller: SippResult;
+  readonly agent: SippResult;
+  readonly summary: CallSummary;
+}
+
+export interface StartedCall {
+  /** The gateway's Call, as soon as the INVITE arrived. */
+  readonly call: Promise<Call>;
+  /** Both SIPp ends finished cleanly (asserted) and the gateway logged the call's end. */
+  readonly finished: Promise<CallRun>;
+}
+
+type PeerOptions = Partial<SippOptions> & { readonly scenario: string };
+
+/**
+ * One call through a test gateway: SIPp as the agent queue on the line's port
+ * and SIPp as the trunk dialling 1000, both killed when the test ends.
+ */
+export async function startCall(
+  t: TestContext,
+  gw: { readonly running: RunningGateway; readonly sipPort: number; readonly agentPort: number },
+  opts: { readonly agent: PeerOptions; readonly caller: PeerOptions; readonly transport?: 'udp' | 'tcp' },
+): Promise<StartedCall> {
+  const gateway = gw.running.gateway;
+  const call = new Promise<Call>((resolve) => gateway.once('call-started', resolve));
+  const ended = nextCallEnded(gateway);
+  const transport = opts.transport ?? 'udp';
+  const agent = new Sipp({ transport, localPort: gw.agentPort, mediaPort: sippMediaPort(), ...opts.agent });
+  const caller = new Sipp({ transport, localPort: await freePort(), mediaPort: sippMediaPort(), remote: `127.0.0.1:${gw.sipPort}`, service: '1000', ...opts.caller });
+  t.after(() => (caller.kill(), agent.kill()));
+  const finished = (async (): Promise<CallRun> => {
+    const [c, a] = await Promise.all([caller.done, agent.done]);
+    assertSippOk('caller', c);
+    assertSippOk('agent', a);
+    return { caller: c, agent: a, summary: await ended };
+  })();
+  return { call, finished };
 }
