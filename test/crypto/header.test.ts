@@ -3,6 +3,7 @@ import { after, before, test } from 'node:test';
 import { CryptoError } from '../../src/crypto/errors.js';
 import { RecordingSealer, openRecording, parseHeader } from '../../src/crypto/format.js';
 import { FIELDS, knownAudio, makeKeys, sealRecording, type KeyFixture } from './fixtures.js';
+import { prng } from '../helpers/prng.js';
 
 let keys: KeyFixture;
 before(() => {
@@ -10,17 +11,6 @@ before(() => {
 });
 after(() => keys.cleanup());
 
-/** A small seeded generator, so a failing case can be replayed. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function badHeader(fn: () => unknown, what: RegExp): void {
   assert.throws(fn, (e: unknown) => e instanceof CryptoError && e.code === 'BAD_HEADER' && what.test(e.message));

@@ -8,22 +8,12 @@ import net from 'node:net';
 import type { EmbeddedSipEngine } from '../../src/sip/embedded/engine.js';
 import type { SipEngine } from '../../src/sip/engine.js';
 import { RawUdpPeer, sdp } from './helpers.js';
+import { prng } from '../helpers/prng.js';
 
 export const SEED = Number(process.env['FUZZ_SEED'] ?? 20261123);
 /** Messages are built around this size limit: some under it, some beyond. */
 export const MAX_BYTES = 16 * 1024;
 
-/** mulberry32: tiny, fast, good enough to drive mutations reproducibly. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export class Mutator {
   private readonly rnd: () => number;
