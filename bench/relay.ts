@@ -5,7 +5,7 @@
  * in a child process. Prints loss, CPU and memory per call, and latency
  * percentiles for both, and their ratio.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +14,7 @@ import { PortAllocator } from '../src/media/ports.js';
 import { LegCapture } from '../src/recording/capture.js';
 import { CaptureClock } from '../src/recording/clock.js';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPair, loadEncryptionKey } from '../src/crypto/keys.js';
 import { silentLogger } from '../src/ops/log.js';
@@ -23,6 +23,17 @@ import type { SegmentSink, SegmentWriter } from '../src/recording/writer.js';
 import { FsStore } from '../src/storage/fs.js';
 import { Spool } from '../src/storage/spool.js';
 import { Uploader } from '../src/storage/uploader.js';
+
+/**
+ * With taskset and two or more cores, the system under test runs on core 0 and
+ * the far ends on core 1: otherwise both fight for the same cores and the
+ * latency figures measure the scheduler more than the relay.
+ */
+const PEER_CORE: string | undefined = (() => {
+  if (cpus().length < 2 || spawnSync('sh', ['-c', 'command -v taskset'], { stdio: 'ignore' }).status !== 0) return undefined;
+  spawnSync('taskset', ['-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
+  return '1';
+})();
 
 export interface RelayFigures {
   readonly calls: number;
@@ -137,7 +148,9 @@ export async function measureRelay(kind: 'recgw' | 'plain', calls: number, secon
   const memBefore = process.memoryUsage().rss;
   const system = kind === 'recgw' ? await recgwSystem(calls, portBase, capturing) : await plainSystem(calls);
   const peersScript = fileURLToPath(new URL('./rtp-peers.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', peersScript, String(calls), String(seconds)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  // On a machine with cores to spare, the far ends get a core of their own so their scheduling stays out of the figures.
+  const nodeArgs = ['--import', 'tsx', peersScript, String(calls), String(seconds)];
+  const child = PEER_CORE !== undefined ? spawn('taskset', ['-c', PEER_CORE, process.execPath, ...nodeArgs], { stdio: ['pipe', 'pipe', 'inherit'] }) : spawn(process.execPath, nodeArgs, { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout });
   const iterator = lines[Symbol.asyncIterator]();
   const first = await iterator.next();
