@@ -15,7 +15,7 @@ import { openRecording, type RecordingHeader } from '../crypto/format.js';
 import type { KeyDecryptionKey } from '../crypto/keys.js';
 import { decodeG711 } from '../media/g711.js';
 import type { Manifest } from '../recording/manifest.js';
-import type { ObjectStore } from '../storage/store.js';
+import type { ObjectStore, StoredObject } from '../storage/store.js';
 import { writeWav } from './wav.js';
 
 const RATE = 8000;
@@ -74,10 +74,10 @@ export function openManifest(bytes: Buffer, kdk: KeyDecryptionKey): Manifest {
 }
 
 /** Every object of the call, found by its call-id folder (see recording/layout.ts). */
-async function keysOfCall(store: ObjectStore, callId: string): Promise<string[]> {
-  const keys: string[] = [];
-  for await (const o of store.list('')) if (o.key.includes(`/${callId}/`)) keys.push(o.key);
-  return keys.sort();
+export async function objectsOfCall(store: ObjectStore, callId: string): Promise<StoredObject[]> {
+  const objects: StoredObject[] = [];
+  for await (const o of store.list('')) if (o.key.includes(`/${callId}/`)) objects.push(o);
+  return objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
 function mix(callerWav: string, agentWav: string, out: string): Promise<void> {
@@ -102,7 +102,7 @@ export async function exportCall(
   outDir: string,
   opts: { allowIncomplete?: boolean; format?: 'wav' | 'mp3' } = {},
 ): Promise<ExportedCall> {
-  const keys = await keysOfCall(store, callId);
+  const keys = (await objectsOfCall(store, callId)).map((o) => o.key);
   if (keys.length === 0) throw new Error(`no recording of call ${callId} in ${store.location}`);
   const notes: string[] = [];
   const manifestKey = keys.find((k) => k.endsWith('/manifest.rec')) ?? keys.find((k) => k.endsWith('/manifest-start.rec'));

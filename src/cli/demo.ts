@@ -5,7 +5,7 @@
  */
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { exportCall } from '../access/export.js';
+import { exportCall, objectsOfCall } from '../access/export.js';
 import { loadConfig } from '../config/load.js';
 import type { GatewayConfig } from '../config/types.js';
 import { loadDecryptionKey } from '../crypto/keys.js';
@@ -90,7 +90,7 @@ function printSummary(s: CallSummary, sippOk: boolean): void {
 async function printRecordings(callId: string, config: GatewayConfig, base: string, configFile: string): Promise<void> {
   const store = await openStore(config.storage, silentLogger());
   const out: string[] = [`  encrypted recordings in ${store.location}:`];
-  for await (const o of store.list('')) if (o.key.includes(`/${callId}/`)) out.push(`    ${o.key} (${o.size} bytes, sha256 ${o.sha256.slice(0, 16)}...)`);
+  for (const o of await objectsOfCall(store, callId)) out.push(`    ${o.key} (${o.size} bytes, sha256 ${o.sha256.slice(0, 16)}...)`);
   const keyDir = join(base, 'keys');
   const privateKey = readdirSync(keyDir).filter((f) => f.endsWith('.private.pem')).sort().at(-1);
   if (privateKey !== undefined) {

@@ -1,5 +1,5 @@
 /**
- * The segment writer of the gateway: each leg's audio is sealed into ~1 s
+ * The segment writer of the gateway: each leg's audio is sealed into 0.5 s
  * AES-256-GCM chunks as it is captured and appended to a spool entry, which
  * the uploader streams to the store while the call runs. Plain audio exists
  * only in memory, one chunk at a time; nothing unencrypted reaches a disk.
@@ -8,7 +8,7 @@ import type { KeyEncryptionKey } from '../crypto/keys.js';
 import { RecordingSealer } from '../crypto/format.js';
 import type { Logger } from '../ops/log.js';
 import type { Spool, SpoolEntry } from '../storage/spool.js';
-import { manifestKey, objectKey, recordingTags, tagValue } from './layout.js';
+import { manifestKey, objectKey, recordingTags } from './layout.js';
 import type { Manifest } from './manifest.js';
 import type { SegmentInfo, SegmentSink, SegmentWriter } from './writer.js';
 
@@ -85,15 +85,7 @@ export class EncryptedSegmentWriter implements SegmentWriter {
       key: manifestKey(manifest.line, manifest.callId, startedAt, manifest.stage),
       kind: 'manifest',
       callId: manifest.callId,
-      tags: {
-        line: tagValue(manifest.line),
-        operator: tagValue(manifest.operator ?? 'unknown'),
-        started: manifest.startedAt,
-        leg: 'manifest',
-        'call-id': tagValue(manifest.callId),
-        direction: manifest.direction,
-        retention: String(manifest.retentionDays),
-      },
+      tags: recordingTags({ ...manifest, ...(manifest.operator !== undefined ? { operator: manifest.operator } : {}), startedAt, leg: 'manifest' }, manifest.retentionDays),
     });
     entry.append(sealer.headerBytes);
     entry.append(sealer.seal(Buffer.from(JSON.stringify(manifest)), true));

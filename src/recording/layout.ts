@@ -29,19 +29,29 @@ export function manifestKey(line: string, callId: string, callStartedAt: Date, s
 }
 
 /** S3 allows letters, digits, spaces and + - = . _ : / @ in tag values. */
-export function tagValue(s: string): string {
+function tagValue(s: string): string {
   return s.replace(/[^A-Za-z0-9 +\-=._:/@]/g, '_').slice(0, 256);
 }
 
+/** What a recording object's tags are made of: a segment, or a call's manifest (leg 'manifest'). */
+export interface TagSource {
+  readonly line: string;
+  readonly operator?: string;
+  readonly startedAt: Date;
+  readonly leg: string;
+  readonly callId: string;
+  readonly direction: string;
+}
+
 /** The seven tags of every recording object (DESIGN: S3 allows ten; keep to these). */
-export function recordingTags(info: SegmentInfo, retentionDays: number): Record<string, string> {
+export function recordingTags(source: TagSource, retentionDays: number): Record<string, string> {
   return {
-    line: tagValue(info.line),
-    operator: tagValue(info.operator ?? 'unknown'),
-    started: info.startedAt.toISOString(),
-    leg: info.leg,
-    'call-id': tagValue(info.callId),
-    direction: info.direction,
+    line: tagValue(source.line),
+    operator: tagValue(source.operator ?? 'unknown'),
+    started: source.startedAt.toISOString(),
+    leg: source.leg,
+    'call-id': tagValue(source.callId),
+    direction: source.direction,
     retention: String(retentionDays),
   };
 }
