@@ -4,6 +4,7 @@
  */
 import { CryptoError } from '../crypto/errors.js';
 import { generateKeyPair, generateSymmetricKey, keyIdOf } from '../crypto/keys.js';
+import { parseCommandArgs, required, UsageError } from './args.js';
 
 export const KEYS_USAGE = `usage: recgw keys <command> [options]
 
@@ -22,47 +23,25 @@ export interface KeysOutput {
   readonly err: { write(s: string): unknown };
 }
 
-class UsageError extends Error {}
-
-/** `--name value` pairs; anything else is a usage error. */
-function options(args: readonly string[], allowed: readonly string[]): Map<string, string> {
-  const found = new Map<string, string>();
-  for (let i = 0; i < args.length; i += 2) {
-    const name = args[i] ?? '';
-    const value = args[i + 1];
-    if (!allowed.includes(name)) throw new UsageError(`unknown option '${name}'`);
-    if (value === undefined || value.startsWith('--')) throw new UsageError(`${name} needs a value`);
-    if (found.has(name)) throw new UsageError(`${name} given twice`);
-    found.set(name, value);
-  }
-  return found;
-}
-
-function required(opts: Map<string, string>, name: string): string {
-  const v = opts.get(name);
-  if (v === undefined) throw new UsageError(`${name} is required`);
-  return v;
-}
-
 function run(args: readonly string[], io: KeysOutput): number {
   const [command, ...rest] = args;
   switch (command) {
     case 'generate': {
-      const opts = options(rest, ['--dir', '--type']);
-      const type = opts.get('--type') ?? 'x25519';
+      const opts = parseCommandArgs(rest, { values: ['--dir', '--type'] });
+      const type = opts.values.get('--type') ?? 'x25519';
       if (type !== 'x25519' && type !== 'rsa') throw new UsageError(`--type must be x25519 or rsa, not '${type}'`);
       const made = generateKeyPair(required(opts, '--dir'), { type });
       io.out.write(`key id       ${made.id}\npublic key   ${made.publicKeyFile}\nprivate key  ${made.privateKeyFile} (mode 0600; keep it off the gateway)\n`);
       return 0;
     }
     case 'generate-symmetric': {
-      const made = generateSymmetricKey(required(options(rest, ['--file']), '--file'));
+      const made = generateSymmetricKey(required(parseCommandArgs(rest, { values: ['--file'] }), '--file'));
       io.out.write(`key id       ${made.id}\nkey file     ${made.keyFile} (mode 0600)\n`);
       return 0;
     }
     case 'id': {
-      const [file, ...extra] = rest;
-      if (file === undefined || extra.length > 0) throw new UsageError('id takes one key file');
+      const [file] = parseCommandArgs(rest, { positionals: 1 }).positionals;
+      if (file === undefined) throw new UsageError('id takes one key file');
       io.out.write(`${keyIdOf(file)}\n`);
       return 0;
     }

@@ -4,6 +4,7 @@
  */
 import { ConfigError } from '../config/load.js';
 import { RecgwError } from '../errors.js';
+import { parseCommandArgs, UsageError } from './args.js';
 import { runDemo } from './demo.js';
 import { EXPORT_USAGE, runExport } from './export.js';
 import { runKeys } from './keys.js';
@@ -23,46 +24,37 @@ commands:
   help                    this text
 `;
 
-function option(args: readonly string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  if (i < 0) return undefined;
-  const v = args[i + 1];
-  if (v === undefined || v.startsWith('--')) throw new UsageError(`${name} needs a value`);
-  return v;
-}
-
-class UsageError extends Error {}
-
 async function main(argv: readonly string[]): Promise<number> {
   const [command, ...args] = argv;
   switch (command) {
     case 'start':
-      return runStart({ configFile: option(args, '--config') });
+      return runStart({ configFile: parseCommandArgs(args, { values: ['--config'] }).values.get('--config') });
     case 'demo':
+      parseCommandArgs(args, {});
       return runDemo();
     case 'keys':
       return runKeys(args);
     case 'export': {
-      if (args.includes('--help')) {
+      const a = parseCommandArgs(args, { values: ['--private-key', '--out', '--format', '--call', '--config'], flags: ['--allow-incomplete', '--help'], positionals: 1 });
+      if (a.flags.has('--help')) {
         process.stdout.write(EXPORT_USAGE);
         return 0;
       }
-      const privateKey = option(args, '--private-key');
-      const out = option(args, '--out');
+      const privateKey = a.values.get('--private-key');
+      const out = a.values.get('--out');
       if (privateKey === undefined || out === undefined) throw new UsageError(`export needs --private-key and --out\n\n${EXPORT_USAGE}`);
-      const format = option(args, '--format') ?? 'wav';
+      const format = a.values.get('--format') ?? 'wav';
       if (format !== 'wav' && format !== 'mp3') throw new UsageError('--format is wav or mp3');
-      const callId = option(args, '--call');
-      const configFile = option(args, '--config');
-      const valued = new Set(['--private-key', '--out', '--format', '--call', '--config']);
-      const target = args.find((x, i) => !x.startsWith('--') && !valued.has(args[i - 1] ?? ''));
+      const [target] = a.positionals;
+      const callId = a.values.get('--call');
+      const configFile = a.values.get('--config');
       return runExport({
         ...(target !== undefined ? { target } : {}),
         ...(callId !== undefined ? { callId } : {}),
         ...(configFile !== undefined ? { configFile } : {}),
         privateKey,
         out,
-        allowIncomplete: args.includes('--allow-incomplete'),
+        allowIncomplete: a.flags.has('--allow-incomplete'),
         format,
       });
     }
