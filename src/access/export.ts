@@ -59,12 +59,18 @@ function audioOf(bytes: Buffer, kdk: KeyDecryptionKey, allowIncomplete: boolean)
   return { header: opened.header, audio: Buffer.concat(opened.chunks), complete: opened.complete, chunks: opened.chunks.length };
 }
 
-export async function exportLeg(bytes: Buffer, kdk: KeyDecryptionKey, outDir: string, opts: { allowIncomplete?: boolean } = {}): Promise<ExportedLeg> {
-  const { header, audio, complete, chunks } = audioOf(bytes, kdk, opts.allowIncomplete ?? false);
+/** Decrypts, verifies and decodes one leg's segment to a WAV; also hands back its header and PCM for the mix. */
+async function writeLeg(bytes: Buffer, kdk: KeyDecryptionKey, outDir: string, allowIncomplete: boolean): Promise<{ leg: ExportedLeg; header: RecordingHeader; pcm: Buffer }> {
+  const { header, audio, complete, chunks } = audioOf(bytes, kdk, allowIncomplete);
   await mkdir(outDir, { recursive: true, mode: 0o700 });
   const file = join(outDir, `${header.callId}-${header.leg}-${header.segment}.wav`);
-  await writeWav(file, decodeG711(audio, header.codec as 'PCMU' | 'PCMA'), { rate: RATE, channels: 1 });
-  return { file, leg: header.leg, segment: header.segment, seconds: audio.length / RATE, complete, chunks };
+  const pcm = decodeG711(audio, header.codec as 'PCMU' | 'PCMA');
+  await writeWav(file, pcm, { rate: RATE, channels: 1 });
+  return { leg: { file, leg: header.leg, segment: header.segment, seconds: audio.length / RATE, complete, chunks }, header, pcm };
+}
+
+export async function exportLeg(bytes: Buffer, kdk: KeyDecryptionKey, outDir: string, opts: { allowIncomplete?: boolean } = {}): Promise<ExportedLeg> {
+  return (await writeLeg(bytes, kdk, outDir, opts.allowIncomplete ?? false)).leg;
 }
 
 export function openManifest(bytes: Buffer, kdk: KeyDecryptionKey): Manifest {
@@ -115,14 +121,12 @@ export async function exportCall(
   const perLeg = new Map<string, { offset: number; pcm: Buffer }[]>();
   const legs: ExportedLeg[] = [];
   for (const key of keys.filter((k) => !/\/manifest(-start)?\.rec$/.test(k))) {
-    const bytes = await streamToBuffer(await store.get(key));
-    const exported = await exportLeg(bytes, kdk, outDir, opts);
+    const { leg: exported, header, pcm } = await writeLeg(await streamToBuffer(await store.get(key)), kdk, outDir, opts.allowIncomplete ?? false);
     legs.push(exported);
     if (!exported.complete) notes.push(`${exported.leg} segment ${exported.segment} is incomplete (cut short by a crash): ${exported.seconds.toFixed(2)} s kept`);
-    const { header, audio } = audioOf(bytes, kdk, opts.allowIncomplete ?? false);
     const offset = Number.isFinite(callStart) ? Math.max(0, Math.round(((Date.parse(header.startedAt) - callStart) / 1000) * RATE)) : 0;
     const list = perLeg.get(header.leg) ?? [];
-    list.push({ offset, pcm: decodeG711(audio, header.codec as 'PCMU' | 'PCMA') });
+    list.push({ offset, pcm });
     perLeg.set(header.leg, list);
   }
 
