@@ -5,12 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { freePort } from '../../src/cli/free-port.js';
+import { waitForSip } from '../helpers/process.js';
 
 const CLI = ['--import', 'tsx', join(import.meta.dirname, '../../src/cli/main.ts')];
 
@@ -39,15 +39,8 @@ test('recgw start on the embedded defaults, port from the environment: answers O
   const port = await freePort();
   const { child, done } = run(['start'], { RECGW_SIP__PORT: String(port), RECGW_RTP__PORTMIN: '45000', RECGW_RTP__PORTMAX: '45099' });
   t.after(() => child.kill('SIGKILL'));
-  const sock = createSocket('udp4');
-  t.after(() => sock.close());
-  await new Promise<void>((resolve) => sock.bind(0, '127.0.0.1', resolve));
-  const answered = new Promise<string>((resolve) => sock.on('message', (m) => resolve(m.toString())));
-  const options = [`OPTIONS sip:127.0.0.1:${port} SIP/2.0`, `Via: SIP/2.0/UDP 127.0.0.1:${sock.address().port};branch=z9hG4bKcli1`, 'From: <sip:ops@127.0.0.1>;tag=a', `To: <sip:127.0.0.1:${port}>`, 'Call-ID: cli-options-1', 'CSeq: 1 OPTIONS', 'Max-Forwards: 70', 'Content-Length: 0', '', ''].join('\r\n');
-  // The process needs a moment to transcode the announcement and bind: ask until it answers.
-  const timer = setInterval(() => sock.send(options, port, '127.0.0.1'), 200);
-  const reply = await Promise.race([answered, done.then((r) => `exited ${String(r.code)}: ${r.stderr}`)]);
-  clearInterval(timer);
+  // The process needs a moment to transcode the announcement and bind: ask until it answers, or say why it died.
+  const reply = await Promise.race([waitForSip(port), done.then((r) => `exited ${String(r.code)}: ${r.stderr}`)]);
   assert.match(reply, /^SIP\/2\.0 200/, reply);
   child.kill('SIGTERM');
   const r = await done;

@@ -54,16 +54,16 @@ export function spawnGateway(configFile: string): GatewayProcess {
   };
 }
 
-/** Sends OPTIONS until the gateway answers: it is then listening. */
-export async function waitForSip(port: number, ms = 20_000): Promise<void> {
+/** Sends OPTIONS until the gateway answers (it is then listening); resolves with the answer. */
+export async function waitForSip(port: number, ms = 20_000): Promise<string> {
   const sock = createSocket('udp4');
   await new Promise<void>((resolve) => sock.bind(0, '127.0.0.1', resolve));
   const options = [`OPTIONS sip:127.0.0.1:${port} SIP/2.0`, `Via: SIP/2.0/UDP 127.0.0.1:${sock.address().port};branch=z9hG4bKwait${Date.now()}`, 'From: <sip:ops@127.0.0.1>;tag=w', `To: <sip:127.0.0.1:${port}>`, `Call-ID: wait-${Date.now()}`, 'CSeq: 1 OPTIONS', 'Max-Forwards: 70', 'Content-Length: 0', '', ''].join('\r\n');
   try {
-    await new Promise<void>((resolve, reject) => {
+    return await new Promise<string>((resolve, reject) => {
       const timer = setInterval(() => sock.send(options, port, '127.0.0.1'), 200);
       const deadline = setTimeout(() => (clearInterval(timer), reject(new Error(`no SIP answer on ${port}`))), ms);
-      sock.once('message', () => (clearInterval(timer), clearTimeout(deadline), resolve()));
+      sock.once('message', (m) => (clearInterval(timer), clearTimeout(deadline), resolve(m.toString())));
     });
   } finally {
     sock.close();
