@@ -9,7 +9,20 @@
  */
 import type { Flushable, MonotonicClock } from './clock.js';
 import { performanceClock } from './clock.js';
+import type { CaptureGate } from './gate.js';
 import type { Codec, SegmentSink } from './writer.js';
+
+/** What an in-band tone detector reports, in sample positions on the call's clock. */
+export interface ToneEvents {
+  onToneStart(digit: string, start: number): void;
+  onToneEnd(digit: string, end: number): void;
+}
+
+/** An in-band DTMF detector fed with the leg's audio before it is written. */
+export interface ToneDetector {
+  push(bytes: Uint8Array, offset: number, length: number, pos: number): void;
+  flush(pos: number): void;
+}
 
 export interface CaptureOptions {
   readonly sink: SegmentSink;
@@ -24,6 +37,21 @@ export interface CaptureOptions {
   readonly clock?: MonotonicClock;
   /** Called once, on the first failed write: audio is being lost and someone must know. */
   readonly onSinkError?: (err: unknown) => void;
+  /**
+   * Extra hold-back on top of the jitter, so a pause or a detected tone can
+   * still cut audio already received: nothing is written until it is this old.
+   */
+  readonly lookbackMs?: number;
+  /** The call's pause, stop and DTMF windows; their samples are written as silence. */
+  readonly gate?: CaptureGate;
+  /** The leg's name, for the windows the gate records. */
+  readonly leg?: string;
+  /** RFC 4733 events of this payload type are tones to cut (with the gate). */
+  readonly telephoneEventPayloadType?: number;
+  /** Makes the in-band detector; its tones go to the gate. */
+  readonly toneDetector?: (events: ToneEvents) => ToneDetector;
+  /** Each in-band digit found, for key sequences (pause/resume keys). */
+  readonly onInbandDigit?: (digit: string) => void;
 }
 
 export interface CaptureCounters {
@@ -42,6 +70,12 @@ export interface CaptureCounters {
   /** Times the stream was placed anew: SSRC change, timestamp jump, or a sender running slow. */
   reanchors: number;
   sinkErrors: number;
+  /** Samples written as silence because the gate said so (pause, stop, DTMF). */
+  redactedSamples: number;
+  /** RFC 4733 events seen (their packets are never stored). */
+  toneEvents: number;
+  /** In-band tones found. */
+  inbandTones: number;
 }
 
 const SILENCE: Readonly<Record<Codec, number>> = { PCMU: 0xff, PCMA: 0xd5 };
@@ -66,6 +100,9 @@ export class LegCapture implements Flushable {
     silenceSamples: 0,
     reanchors: 0,
     sinkErrors: 0,
+    redactedSamples: 0,
+    toneEvents: 0,
+    inbandTones: 0,
   };
   private readonly sink: SegmentSink;
   private readonly payloadType: number;
@@ -89,6 +126,24 @@ export class LegCapture implements Flushable {
   private anchorSsrc = 0;
   private stopped = false;
   private closing: Promise<void> | undefined;
+  private readonly lookbackMs: number;
+  private readonly gate: CaptureGate | undefined;
+  private readonly legName: string;
+  private readonly eventPayloadType: number;
+  private readonly detector: ToneDetector | undefined;
+  /** Everything before this position has been through the in-band detector. */
+  private detected = 0;
+  /** Start of the in-band tone being heard, -1 when none. */
+  private toneStart = -1;
+  /** Where in the ring the span being written starts, for silenceSpan. */
+  private spanRingAt = 0;
+  private spanPos = 0;
+  /** Actions due when writing reaches a position (a segment split at a transfer), in order. */
+  private readonly marks: { pos: number; action: () => void }[] = [];
+  /** Bound once: the gate calls it for each window inside a written span, so no closure per flush. */
+  private readonly silenceSpan = (a: number, b: number): void => {
+    this.ring.fill(this.silence, this.spanRingAt + (a - this.spanPos), this.spanRingAt + (b - this.spanPos));
+  };
 
   constructor(opts: CaptureOptions) {
     if (!(opts.jitterMs >= 0) || !Number.isFinite(opts.t0)) throw new RangeError('LegCapture: jitterMs must be >= 0 and t0 finite');
@@ -99,7 +154,25 @@ export class LegCapture implements Flushable {
     this.clock = opts.clock ?? performanceClock;
     this.onSinkError = opts.onSinkError;
     this.silence = SILENCE[opts.codec];
-    this.size = Math.ceil((opts.jitterMs + RING_MARGIN_MS) * SAMPLES_PER_MS);
+    this.lookbackMs = opts.lookbackMs ?? 0;
+    if (!(this.lookbackMs >= 0)) throw new RangeError('LegCapture: lookbackMs must be >= 0');
+    this.gate = opts.gate;
+    this.legName = opts.leg ?? 'leg';
+    this.eventPayloadType = opts.telephoneEventPayloadType ?? -1;
+    const onInbandDigit = opts.onInbandDigit;
+    this.detector = opts.toneDetector?.({
+      onToneStart: (digit, start) => {
+        this.count.inbandTones++;
+        this.toneStart = start;
+        this.gate?.tone(start, this.detected, 'inband', this.legName);
+        onInbandDigit?.(digit);
+      },
+      onToneEnd: (_digit, end) => {
+        if (this.toneStart >= 0) this.gate?.tone(this.toneStart, end, 'inband', this.legName);
+        this.toneStart = -1;
+      },
+    });
+    this.size = Math.ceil((opts.jitterMs + this.lookbackMs + RING_MARGIN_MS) * SAMPLES_PER_MS);
     this.ring = Buffer.alloc(this.size, this.silence);
     this.filled = new Uint8Array(this.size);
     this.counters = this.count;
@@ -112,6 +185,7 @@ export class LegCapture implements Flushable {
     c.packets++;
     if (payloadType !== this.payloadType) {
       c.foreignPayload++;
+      if (payloadType === this.eventPayloadType) this.onToneEvent(packet, payloadOffset, payloadLength, timestamp, ssrc, arrivalMs);
       return;
     }
     const length = Math.min(payloadLength, packet.length - payloadOffset, this.size);
@@ -157,10 +231,35 @@ export class LegCapture implements Flushable {
     if (pos + length > this.end) this.end = pos + length;
   }
 
-  /** Writes everything older than now - jitterMs to the sink, silence where nothing arrived. */
+  /**
+   * Runs the in-band detector over what is settled (older than the jitter
+   * hold-back), then writes everything older than jitter plus lookback to the
+   * sink, silence where nothing arrived or the gate says so.
+   */
   flush(nowMs: number = this.clock.now()): void {
     if (this.stopped) return;
-    this.writeUpTo(Math.floor((nowMs - this.t0 - this.jitterMs) * SAMPLES_PER_MS));
+    const settled = Math.floor((nowMs - this.t0 - this.jitterMs) * SAMPLES_PER_MS);
+    this.detectUpTo(settled);
+    this.writeUpTo(Math.floor((nowMs - this.t0 - this.jitterMs - this.lookbackMs) * SAMPLES_PER_MS));
+  }
+
+  /**
+   * Runs `action` when writing reaches `pos` (at once if it already has): the
+   * sink sees every sample before `pos` first and none after. A split at a
+   * transfer is placed on the call's clock, not at whenever the flush runs.
+   */
+  at(pos: number, action: () => void): void {
+    if (pos <= this.flushed) {
+      action();
+      return;
+    }
+    this.marks.push({ pos, action });
+    this.marks.sort((a, b) => a.pos - b.pos);
+  }
+
+  /** The live position on the call's clock: where a trigger fired now sits. */
+  positionAt(nowMs: number): number {
+    return Math.floor((nowMs - this.t0) * SAMPLES_PER_MS);
   }
 
   /**
@@ -174,6 +273,7 @@ export class LegCapture implements Flushable {
     const target = Math.max(Math.floor((nowMs - this.t0) * SAMPLES_PER_MS), this.end);
     this.closing = (async () => {
       this.writeUpTo(target);
+      this.detector?.flush(target);
       await this.sink.close();
     })();
     return this.closing;
@@ -192,14 +292,57 @@ export class LegCapture implements Flushable {
     return pos;
   }
 
+  /**
+   * An RFC 4733 event: the tone it stands for runs from the event's timestamp
+   * for its duration. Its packets are never stored; with a gate, the tone's
+   * span (and the quiet time after it) is cut from both legs.
+   */
+  private onToneEvent(packet: Buffer, offset: number, length: number, timestamp: number, ssrc: number, arrivalMs: number): void {
+    this.count.toneEvents++;
+    if (!this.gate || length < 4 || offset < 0 || offset + 4 > packet.length) return;
+    const duration = packet.readUInt16BE(offset + 2);
+    const arrivalPos = Math.round((arrivalMs - this.t0) * SAMPLES_PER_MS);
+    let start = arrivalPos - duration;
+    if (this.anchored && ssrc === this.anchorSsrc) {
+      const byTimestamp = this.anchorPos + ((timestamp - this.anchorTs) | 0);
+      if (Math.abs(byTimestamp - start) <= REANCHOR_SAMPLES) start = byTimestamp;
+    }
+    this.gate.tone(start, start + duration, 'rfc4733', this.legName);
+  }
+
+  /** Feeds the in-band detector the ring's audio in [detected, target), before any of it is written. */
+  private detectUpTo(target: number): void {
+    const d = this.detector;
+    if (!d) return;
+    if (this.detected < this.flushed) this.detected = this.flushed;
+    const limit = Math.min(target, this.flushed + this.size);
+    while (this.detected < limit) {
+      const at = this.detected % this.size;
+      const n = Math.min(limit - this.detected, this.size - at);
+      d.push(this.ring, at, n, this.detected);
+      this.detected += n;
+    }
+    // A tone still sounding: keep its window open up to what has been heard.
+    if (this.toneStart >= 0) this.gate?.tone(this.toneStart, this.detected, 'inband', this.legName);
+  }
+
   /** Hands the sink [flushed, target) in ring-sized views, then refills those bytes with silence. */
   private writeUpTo(target: number): void {
     const c = this.count;
+    // Nothing is written before the detector has heard it.
+    if (this.detector && this.detected < target) this.detectUpTo(target);
     while (this.flushed < target) {
       const at = this.flushed % this.size;
-      const n = Math.min(target - this.flushed, this.size - at);
+      const mark = this.marks[0];
+      const until = mark && mark.pos > this.flushed ? Math.min(target, mark.pos) : target;
+      const n = Math.min(until - this.flushed, this.size - at);
       let audio = 0;
       for (let i = at; i < at + n; i++) audio += this.filled[i] ?? 0;
+      if (this.gate) {
+        this.spanRingAt = at;
+        this.spanPos = this.flushed;
+        c.redactedSamples += this.gate.redact(this.flushed, this.flushed + n, this.silenceSpan);
+      }
       try {
         // The port says the sink copies what it keeps, so a view into the ring is enough.
         this.sink.write(this.ring.subarray(at, at + n));
@@ -212,6 +355,19 @@ export class LegCapture implements Flushable {
       this.flushed += n;
       c.samplesWritten += n;
       c.silenceSamples += n - audio;
+      this.runMarks();
+    }
+    this.runMarks();
+  }
+
+  private runMarks(): void {
+    while (this.marks.length > 0 && (this.marks[0]?.pos ?? Infinity) <= this.flushed) {
+      const mark = this.marks.shift();
+      try {
+        mark?.action();
+      } catch (err) {
+        this.onSinkError?.(err);
+      }
     }
   }
 }

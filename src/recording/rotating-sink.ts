@@ -67,6 +67,26 @@ export class RotatingSink implements SegmentSink {
     }
   }
 
+  /**
+   * Closes the open segment here and opens the next, contiguous with it,
+   * tagged with `operator` (the agent after a transfer; undefined when the
+   * new side names nobody, never the previous agent).
+   */
+  split(operator: string | undefined): void {
+    if (this.closed) return;
+    const record = this.segments.at(-1);
+    if (!record) return;
+    const { operator: _previous, ...prev } = record.info;
+    const next: SegmentInfo = {
+      ...prev,
+      ...(operator !== undefined ? { operator } : {}),
+      segment: prev.segment + 1,
+      startedAt: new Date(prev.startedAt.getTime() + (record.samples / prev.sampleRate) * 1000),
+    };
+    this.closeCurrent();
+    this.current = this.open(next);
+  }
+
   close(): Promise<void> {
     this.closed ??= (async () => {
       this.closeCurrent();

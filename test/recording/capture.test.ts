@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LegCapture, type CaptureOptions } from '../../src/recording/capture.js';
+import { CaptureGate } from '../../src/recording/gate.js';
 import { MemorySegmentWriter, type MemorySegment } from '../../src/recording/memory-writer.js';
 import type { SegmentSink } from '../../src/recording/writer.js';
 
@@ -64,7 +65,7 @@ test('in-order packets come out as silence, then exactly the payloads, then sile
   assert.deepEqual(segment.audio(), expected);
   assert.ok(segment.closed);
   assert.deepEqual({ ...capture.counters }, {
-    packets: 10, late: 0, duplicate: 0, foreignPayload: 0, samplesWritten: 4800, silenceSamples: 3200, reanchors: 0, sinkErrors: 0,
+    packets: 10, late: 0, duplicate: 0, foreignPayload: 0, samplesWritten: 4800, silenceSamples: 3200, reanchors: 0, sinkErrors: 0, redactedSamples: 0, toneEvents: 0, inbandTones: 0,
   });
 });
 
@@ -266,4 +267,70 @@ test('a new stream arriving while the old one\'s audio is still ahead starts aft
   await capture.stop(T0 + 400);
   assert.equal(capture.counters.duplicate, 0);
   assert.equal(segment.audio().indexOf(Buffer.concat([0, 1, 2, 3, 4, 5, 6, 7].map((n) => payload(n)))), 800);
+});
+
+test('with a lookback, a pause cuts the audio already buffered, both legs alike, and keeps them aligned', async () => {
+  const gate = new CaptureGate({ startedAt: new Date(0), holdbackSamples: (200 + 1000) * 8, redactDtmf: true, dtmfQuietMs: 1000 });
+  const legs = [rig({ gate, lookbackMs: 1000, leg: 'caller' }), rig({ gate, lookbackMs: 1000, leg: 'agent' })];
+  // 3 s of audio on both legs; the pause comes at 2 s, resume at 2.5 s.
+  for (let n = 0; n < 150; n++) {
+    const at = n * 20;
+    for (const l of legs) l.send(n, { ts: n * 160, at });
+    if (at === 2000) gate.pause(legs[0]?.capture.positionAt(T0 + at) ?? 0, 'api', 'supervisor');
+    if (at === 2500) gate.resume(legs[0]?.capture.positionAt(T0 + at) ?? 0);
+    for (const l of legs) l.capture.flush(T0 + at);
+  }
+  for (const l of legs) await l.capture.stop(T0 + 3000);
+  const cutFrom = (2000 - 1200) * 8;
+  const cutTo = 2500 * 8;
+  for (const l of legs) {
+    const audio = l.segment.audio();
+    const expected = Buffer.concat(Array.from({ length: 150 }, (_, n) => payload(n)));
+    expected.fill(SILENCE, cutFrom, cutTo);
+    assert.deepEqual(audio, expected, 'silence exactly over the window, the rest untouched');
+    assert.equal(l.capture.counters.redactedSamples, cutTo - cutFrom);
+  }
+});
+
+test('an RFC 4733 digit is cut from the audio with its quiet time, on both legs', async () => {
+  const gate = new CaptureGate({ startedAt: new Date(0), holdbackSamples: 1200 * 8, redactDtmf: true, dtmfQuietMs: 500 });
+  const caller = rig({ gate, lookbackMs: 1000, leg: 'caller', telephoneEventPayloadType: 101 });
+  const agent = rig({ gate, lookbackMs: 1000, leg: 'agent' });
+  for (let n = 0; n < 150; n++) {
+    const at = n * 20;
+    agent.send(n, { ts: n * 160, at });
+    // The caller's phone sends the key '5' from 1 s to 1.1 s as events instead of audio.
+    if (at >= 1000 && at < 1100) {
+      const duration = at - 1000 + 20;
+      caller.send(n, { ts: 8000, at, pt: 101, body: Buffer.from([5, at + 20 >= 1100 ? 0x8a : 0x0a, (duration * 8) >> 8, (duration * 8) & 0xff]) });
+    } else caller.send(n, { ts: n * 160, at });
+    caller.capture.flush(T0 + at);
+    agent.capture.flush(T0 + at);
+  }
+  await caller.capture.stop(T0 + 3000);
+  await agent.capture.stop(T0 + 3000);
+  const from = 8000 - 320;
+  const to = 8800 + 320 + 4000;
+  const expectedAgent = Buffer.concat(Array.from({ length: 150 }, (_, n) => payload(n)));
+  expectedAgent.fill(SILENCE, from, to);
+  assert.deepEqual(agent.segment.audio(), expectedAgent);
+  const callerAudio = caller.segment.audio();
+  assert.ok(callerAudio.subarray(from, to).every((b) => b === SILENCE), 'the tone and its quiet time are silence');
+  assert.deepEqual(callerAudio.subarray(0, from), expectedAgent.subarray(0, from), 'speech before is intact');
+  assert.deepEqual(callerAudio.subarray(to), expectedAgent.subarray(to), 'speech after is intact');
+  assert.equal(caller.capture.counters.toneEvents, 5);
+  assert.deepEqual(gate.pausedWindows().map((w) => [w.trigger, w.by]), [['dtmf-rfc4733', 'caller']]);
+});
+
+test('an action placed at a position runs when writing reaches it, between the samples before and after', async () => {
+  const writes: number[] = [];
+  const sink: SegmentSink = { write: (audio) => void writes.push(audio.length), close: () => Promise.resolve() };
+  const capture = new LegCapture({ sink, codec: 'PCMA', payloadType: PT, t0: T0, jitterMs: 200 });
+  for (let n = 0; n < 50; n++) capture.onPacket(rtp(payload(n)), 12, 160, PT, n * 160, SSRC, T0 + n * 20);
+  capture.at(3000, () => writes.push(-1));
+  tick(capture, 0, 1000);
+  await capture.stop(T0 + 1000);
+  const split = writes.indexOf(-1);
+  assert.ok(split > 0);
+  assert.equal(writes.slice(0, split).reduce((a, b) => a + b, 0), 3000, 'exactly the samples before the mark come first');
 });
