@@ -90,6 +90,8 @@ export async function measureCalls(calls: number, seconds: number, portBase: num
       rtp: { portMin: portBase, portMax: portBase + calls * 4 + 100 },
       lines: [{ number: '1000', name: 'bench', target: `sip:queue@127.0.0.1:${agentPort}`, record: true, announcement: { mode: 'early' } }],
       log: { level: 'warn' },
+      control: { enabled: false },
+      audit: { file: join(tmpdir(), `recgw-bench-audit-${process.pid}.log`) },
     },
     'bench',
   );

@@ -10,6 +10,7 @@
  */
 import { measureCalls } from './calls.js';
 import { measureSealing } from './crypto.js';
+import { measureInbandDtmf } from './inband-dtmf.js';
 import { measureRelay, type RelayFigures } from './relay.js';
 
 const steps = (process.env['BENCH_STEPS'] ?? '50,100,200,500').split(',').map(Number);
@@ -39,6 +40,13 @@ for (const n of steps) {
 
 const sealing = measureSealing();
 console.log(`sealing (AES-256-GCM, 0.5 s chunks, X25519-wrapped key per segment): ${sealing.mbPerSecond.toFixed(0)} MB/s per core = ${Math.round(sealing.legsPerCore)} live legs per core; a new segment costs ${sealing.newSegmentMs.toFixed(2)} ms\n`);
+
+console.log('in-band DTMF detection (8 Goertzel filters per sample, 102-sample blocks), beside decoding the same G.711 through a table and nothing else\n');
+console.log('input   detect Msamples/s  legs/core  decode Msamples/s  legs/core  cost detect/decode');
+for (const r of await measureInbandDtmf()) {
+  console.log([r.input.padEnd(6), f2(r.samplesPerSecond / 1e6).padStart(18), String(Math.round(r.legsPerCore)).padStart(10), f2(r.baselineSamplesPerSecond / 1e6).padStart(18), String(Math.round(r.baselineLegsPerCore)).padStart(10), ratio(r.baselineSamplesPerSecond, r.samplesPerSecond).padStart(19)].join(' '));
+}
+console.log('');
 
 const recordSteps = (process.env['BENCH_RECORD_STEPS'] ?? '100,250').split(',').filter(Boolean).map(Number);
 if (recordSteps.length > 0) {

@@ -18,7 +18,16 @@ export type AnnouncementOutcome = 'played' | 'played-second' | 'aborted';
 export async function announce(
   leg: MediaLeg,
   set: AnnouncementSet,
-  opts: { readonly codec: 'PCMU' | 'PCMA'; readonly payloadType: 0 | 8; readonly telephoneEventPayloadType?: number; readonly pacer: Pacer; readonly signal: AbortSignal },
+  opts: {
+    readonly codec: 'PCMU' | 'PCMA';
+    readonly payloadType: 0 | 8;
+    readonly telephoneEventPayloadType?: number;
+    readonly pacer: Pacer;
+    readonly signal: AbortSignal;
+    /** The key a caller presses during the announcement to ask not to be recorded. */
+    readonly optOutKey?: string;
+    readonly onOptOut?: () => void;
+  },
 ): Promise<AnnouncementOutcome> {
   const audioOf = (a: Announcement): Buffer => (opts.codec === 'PCMU' ? a.pcmu : a.pcma);
   const first = new AbortController();
@@ -28,22 +37,31 @@ export async function announce(
 
   const { second } = set;
   const tePt = opts.telephoneEventPayloadType;
-  if (second && tePt !== undefined) {
+  let optedOut = false;
+  const listen = (withSecond: boolean): void => {
+    if (tePt === undefined || (!withSecond && opts.optOutKey === undefined)) return;
     const dtmf = new DtmfReceiver();
     leg.tap = (packet, view) => {
       if (view.payloadType !== tePt) return;
       const digit = dtmf.onPacket(view, packet);
-      if (digit !== null && digit === second.key && !secondRequested) {
+      if (digit === null) return;
+      if (digit === opts.optOutKey && !optedOut) {
+        optedOut = true;
+        opts.onOptOut?.();
+      } else if (withSecond && second && digit === second.key && !secondRequested) {
         secondRequested = true;
         first.abort();
       }
     };
-  }
+  };
+  listen(second !== undefined);
   try {
     const r = await play(leg, audioOf(set.first), { payloadType: opts.payloadType, signal: first.signal, pacer: opts.pacer });
     if (opts.signal.aborted) return 'aborted';
     if (!secondRequested || !second) return r === 'done' ? 'played' : 'aborted';
     leg.tap = null;
+    // The longer message explains the choice: the opt-out key still works while it plays.
+    listen(false);
     const r2 = await play(leg, audioOf(second.audio), { payloadType: opts.payloadType, signal: opts.signal, pacer: opts.pacer });
     return r2 === 'done' ? 'played-second' : 'aborted';
   } finally {

@@ -5,8 +5,7 @@
  * idempotent, it cascades to the dialogs, the media and the capture, once.
  */
 import { randomUUID } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
-import type { LineConfig, TrunkConfig } from '../config/types.js';
+import type { LineConfig } from '../config/types.js';
 import { bridge, MediaLeg, unbridge, type RemoteEndpoint } from '../media/leg.js';
 import { TypedEmitter } from '../ops/emitter.js';
 import type { Logger } from '../ops/log.js';
@@ -14,16 +13,34 @@ import type { Dialog, SipMessageView, SipRequest, SipResponse } from '../sip/eng
 import { SipError } from '../sip/errors.js';
 import { anchorSdp, describeAudio, SdpError, type AudioDescription } from '../sip/sdp.js';
 import { announce, type AnnouncementOutcome } from './announce.js';
-import { startLegCapture, type LegRecording } from './capture.js';
+import { CallCapture } from './call-capture.js';
+import type { LegRecording } from './capture.js';
 import { manifestOf } from './manifest.js';
 import type { CallDeps } from './deps.js';
 import { operatorOf } from './operator.js';
 import { relayInDialog } from './relay-requests.js';
+import { handleRefer } from './transfer.js';
 import { summarise, type CallEndReason, type CallSummary } from './summary.js';
 
 export interface CallEvents {
   answered: () => void;
+  /** The caller asked not to be recorded (for the audit record). */
+  'opted-out': (by: string) => void;
   ended: (summary: CallSummary) => void;
+}
+
+const NO_RECORDINGS: ReadonlyMap<'caller' | 'agent', LegRecording> = new Map();
+
+/** What routing decided about a new call. */
+export interface CallRoute {
+  readonly line: LineConfig;
+  readonly direction: 'inbound' | 'outbound';
+  readonly target: string;
+  readonly record: boolean;
+  /** The trunk or PBX the INVITE came from, for the log. */
+  readonly from: string;
+  /** Outbound: the calling extension. */
+  readonly operator?: string;
 }
 
 export function endpointOf(d: AudioDescription): RemoteEndpoint {
@@ -40,7 +57,10 @@ export class Call extends TypedEmitter<CallEvents> {
   agentLeg?: MediaLeg;
   callerDialog?: Dialog;
   agentDialog?: Dialog;
-  readonly recordings = new Map<'caller' | 'agent', LegRecording>();
+  /** The capture of both legs under the line's policy; absent while (or when) the call is not recorded. */
+  capture?: CallCapture;
+  /** The caller pressed the opt-out key during the announcement: the call is carried, never recorded. */
+  optedOutByKey = false;
   endReason?: CallEndReason;
   announcement?: AnnouncementOutcome;
   /** Status sent to the caller when the call failed before answer. */
@@ -50,17 +70,32 @@ export class Call extends TypedEmitter<CallEvents> {
   private answerToCaller = '';
   private done?: Promise<void>;
 
+  readonly line: LineConfig;
+  readonly direction: 'inbound' | 'outbound';
+  /** Where the gateway sends the second leg: the line's queue, or the trunk for an outbound call. */
+  readonly target: string;
+  /** Whether this call is recorded: the line's mode and schedule, the spool, an unrecorded extension decided it. */
+  readonly record: boolean;
+
   constructor(
     readonly deps: CallDeps,
     readonly req: SipRequest,
     private readonly res: SipResponse,
-    readonly line: LineConfig,
-    readonly trunk: TrunkConfig,
-    /** False when the line records but recording is not possible now (spool full) and the line says continue. */
-    readonly record: boolean = line.record,
+    readonly route: CallRoute,
+    /** Play the line's announcement: it records, and the caller must be told first. */
+    private readonly announces: boolean = route.record,
   ) {
     super();
-    this.log = deps.log.child({ callId: this.id, line: line.name });
+    this.line = route.line;
+    this.direction = route.direction;
+    this.target = route.target;
+    this.record = route.record;
+    if (route.operator !== undefined) this.operator = route.operator;
+    this.log = deps.log.child({ callId: this.id, line: route.line.name });
+  }
+
+  get recordings(): ReadonlyMap<'caller' | 'agent', LegRecording> {
+    return this.capture?.recordings ?? NO_RECORDINGS;
   }
 
   get ended(): boolean {
@@ -73,7 +108,7 @@ export class Call extends TypedEmitter<CallEvents> {
   }
 
   async run(): Promise<void> {
-    this.log.info({ sipCallId: this.req.callId, from: this.req.callingNumber, to: this.req.calledNumber, trunk: this.trunk.name, transport: this.req.source.transport }, 'call started');
+    this.log.info({ sipCallId: this.req.callId, from: this.req.callingNumber, to: this.req.calledNumber, via: this.route.from, direction: this.direction, record: this.record, transport: this.req.source.transport }, 'call started');
     this.req.on('cancel', () => this.end('caller-cancel'));
     try {
       await this.setup();
@@ -106,7 +141,7 @@ export class Call extends TypedEmitter<CallEvents> {
     this.answerToCaller = anchorSdp(req.body, { address: deps.rtp.publicAddress, port: this.callerLeg.localPort });
 
     // The caller is told about recording on a recorded line even when this call cannot be recorded: the policy is the line's.
-    const set = line.record ? deps.announcementFor(line) : undefined;
+    const set = this.announces ? deps.announcementFor(line) : undefined;
     if (set && line.announcement) {
       if (line.announcement.mode === 'early') {
         res.send(183, { reason: 'Session Progress', body: this.answerToCaller });
@@ -120,6 +155,12 @@ export class Call extends TypedEmitter<CallEvents> {
         ...(this.offer.telephoneEventPayloadType !== undefined ? { telephoneEventPayloadType: this.offer.telephoneEventPayloadType } : {}),
         pacer: deps.pacer,
         signal: this.abort.signal,
+        ...(line.optOut.key !== undefined ? { optOutKey: line.optOut.key } : {}),
+        onOptOut: () => {
+          this.optedOutByKey = true;
+          this.log.warn({ key: line.optOut.key }, 'caller opted out of recording during the announcement: the call is carried unrecorded');
+          this.safeEmit('opted-out', 'caller-key');
+        },
       });
       this.announcement = outcome;
       if (this.ended) return;
@@ -129,7 +170,7 @@ export class Call extends TypedEmitter<CallEvents> {
   }
 
   private async callAgent(): Promise<void> {
-    const { deps, req, line } = this;
+    const { deps, req } = this;
     const agentLeg = this.agentLeg;
     const callerLeg = this.callerLeg;
     if (!agentLeg || !callerLeg) return;
@@ -145,7 +186,7 @@ export class Call extends TypedEmitter<CallEvents> {
     const pai = req.get('p-asserted-identity');
     let dialog: Dialog;
     try {
-      dialog = await deps.engine.createUAC(line.target, {
+      dialog = await deps.engine.createUAC(this.target, {
         localSdp: anchorSdp(req.body, { address: deps.rtp.publicAddress, port: agentLeg.localPort }),
         from: `sip:${req.callingNumber || 'anonymous'}@${deps.sipPublicAddress}`,
         headers: {
@@ -180,11 +221,12 @@ export class Call extends TypedEmitter<CallEvents> {
       return this.end('sdp-rejected', 488);
     }
     agentLeg.setRemote(endpointOf(answer));
-    const operator = operatorOf(dialog.createdBy);
+    // Inbound, the operator is the agent who answered; outbound, the extension that called (already set).
+    const operator = this.direction === 'inbound' ? operatorOf(dialog.createdBy) : undefined;
     if (operator !== undefined) this.operator = operator;
     // Capture is armed before the bridge opens, so the agent's first packet,
     // which may beat the caller's ACK, is recorded like every other.
-    if (this.record && this.offer) this.startCapture(this.offer, answer);
+    if (this.record && !this.optedOutByKey && this.offer) this.startCapture(this.offer, answer);
     bridge(callerLeg, agentLeg);
     this.answeredAt = new Date();
     this.log.info({ operator: this.operator, agentSipCallId: dialog.callId }, 'leg answered');
@@ -221,20 +263,39 @@ export class Call extends TypedEmitter<CallEvents> {
 
   private watch(dialog: Dialog, side: 'caller' | 'agent'): void {
     dialog.on('destroy', (reason) => {
+      // The agent dialog a transfer replaced ends on its own; the call goes on with the new one.
+      if (side === 'agent' && dialog !== this.agentDialog) return;
       this.log.info({ side, reason }, 'leg ended');
       this.end(side === 'caller' ? 'caller-bye' : 'agent-bye');
     });
     relayInDialog(this, dialog, side);
+    if (side === 'agent') dialog.on('refer', (req, res) => void handleRefer(this, dialog, req, res));
+  }
+
+  /**
+   * A transfer put a new agent dialog in place of the old one: media re-latch
+   * to the new agent, in-dialog requests and BYE now come from it, and the
+   * caller is re-offered the new agent's media (which also takes the caller
+   * off hold). The old dialog is the transfer's to end.
+   */
+  async adoptAgentDialog(dialog: Dialog): Promise<void> {
+    this.agentDialog = dialog;
+    this.watch(dialog, 'agent');
+    const answer = describeAudio(dialog.remote.sdp);
+    this.agentLeg?.setRemote(endpointOf(answer));
+    const callerDialog = this.callerDialog;
+    const callerLeg = this.callerLeg;
+    if (!callerDialog || !callerLeg) return;
+    try {
+      const callerAnswer = await callerDialog.modify(anchorSdp(dialog.remote.sdp, { address: this.deps.rtp.publicAddress, port: callerLeg.localPort }));
+      callerLeg.setRemote(endpointOf(describeAudio(callerAnswer)));
+    } catch (err) {
+      this.log.warn({ err }, 'caller did not take the re-offer after a transfer; media stays as it was');
+    }
   }
 
   private startCapture(callerOffer: AudioDescription, agentAnswer: AudioDescription): void {
-    const t0 = performance.now();
-    const startedAt = new Date();
-    for (const [leg, desc] of [[this.callerLeg, callerOffer], [this.agentLeg, agentAnswer]] as const) {
-      const codec = desc.g711 ?? callerOffer.g711;
-      if (!leg || !codec) continue;
-      this.recordings.set(leg.name, startLegCapture(this, leg, { codec, t0, startedAt }));
-    }
+    this.capture = new CallCapture(this, callerOffer, agentAnswer);
     this.log.info({ legs: this.recordings.size, codec: callerOffer.g711?.name }, 'capture started');
     // Written now, so that even a crash leaves a record of the call (which says it is incomplete).
     this.deps.writer.writeManifest(manifestOf(this, 'start')).catch((err: unknown) => this.log.error({ err }, 'manifest not written'));
@@ -255,17 +316,7 @@ export class Call extends TypedEmitter<CallEvents> {
   private async teardown(): Promise<void> {
     const { callerLeg, agentLeg } = this;
     if (callerLeg && agentLeg) unbridge(callerLeg, agentLeg);
-    const now = performance.now();
-    await Promise.all(
-      [...this.recordings.values()].map(async (r) => {
-        this.deps.captureClock.remove(r.capture);
-        try {
-          await r.capture.stop(now);
-        } catch (err) {
-          this.log.error({ err, leg: r.leg }, 'segment did not close');
-        }
-      }),
-    );
+    await this.capture?.end();
     if (this.recordings.size > 0) {
       this.log.info({ segments: [...this.recordings.values()].flatMap((r) => r.sink.segments.map((x) => x.key)) }, 'capture stopped');
       await this.deps.writer.writeManifest(manifestOf(this, 'final')).catch((err: unknown) => this.log.error({ err }, 'manifest not written'));

@@ -3,6 +3,7 @@
  * from no trunk (403) or dials no line (404), and runs a Call for the rest.
  * Announcements are transcoded once, here, at start-up, never per call.
  */
+import type { AuditSink } from '../access/audit.js';
 import type { GatewayConfig, LineConfig } from '../config/types.js';
 import { BUILTIN_ANNOUNCEMENT, loadAnnouncement, type Announcement } from '../media/announcement.js';
 import { Pacer } from '../media/player.js';
@@ -13,9 +14,10 @@ import { CaptureClock } from '../recording/clock.js';
 import type { SegmentWriter } from '../recording/writer.js';
 import type { SipEngine, SipRequest, SipResponse } from '../sip/engine.js';
 import type { AnnouncementSet } from './announce.js';
-import { Call } from './call.js';
+import { Call, type CallRoute } from './call.js';
 import type { CallDeps } from './deps.js';
-import { Router } from './router.js';
+import { matchesTarget, Router } from './router.js';
+import { acceptReplaces, parseReplaces, replacesAgentDialog } from './transfer.js';
 import type { CallSummary } from './summary.js';
 
 export interface GatewayEvents {
@@ -26,6 +28,12 @@ export interface GatewayEvents {
 export interface GatewayOptions {
   /** False while recordings cannot be kept (spool full); lines then apply onRecordingFailure. */
   readonly canRecord?: (this: void) => boolean;
+  /** The wall clock routing reads (schedules); tests set it. */
+  readonly now?: (this: void) => Date;
+  /** Where opt-outs by key are recorded for auditors. */
+  readonly audit?: AuditSink;
+  /** Deletes recordings from spool and store, for opt-outs that discard. */
+  readonly discard?: CallDeps['discard'];
 }
 
 export interface GatewayStats {
@@ -39,12 +47,39 @@ export interface GatewayStats {
   callsEnded: number;
 }
 
+/** The host of a sip: URI (the line's queue), to tell its requests from strangers'. */
+function hostOf(uri: string): string | undefined {
+  return /^sips?:(?:[^@]*@)?\[?([^\]:;>]+)/i.exec(uri)?.[1];
+}
+
+/** Outbound calls from extensions no line nominates: carried, never recorded, never announced. */
+function unrecordedLine(pbx: string): LineConfig {
+  return {
+    number: '',
+    match: 'exact',
+    name: `outbound-${pbx}`,
+    target: '',
+    record: false,
+    recordMode: 'never',
+    schedule: [],
+    retentionDays: 14,
+    onRecordingFailure: 'continue',
+    onTransfer: 'stop',
+    paymentTargets: [],
+    unrecordedExtensions: [],
+    extensions: [],
+    redactDtmf: true,
+    dtmfQuietMs: 3000,
+    optOut: { discard: true },
+  };
+}
+
 export class Gateway extends TypedEmitter<GatewayEvents> {
   readonly allocator: PortAllocator;
   readonly stats: GatewayStats = { recordingUnavailable: 0, rejectedNotTrunk: 0, rejectedNoLine: 0, callsStarted: 0, callsEnded: 0 };
   private readonly calls = new Map<string, Call>();
   private readonly router: Router;
-  private readonly announcements = new Map<string, AnnouncementSet>();
+  private readonly announcements = new Map<LineConfig, AnnouncementSet>();
   private readonly deps: CallDeps;
   private readonly captureClock = new CaptureClock();
   private lastRefusalLog = 0;
@@ -68,9 +103,11 @@ export class Gateway extends TypedEmitter<GatewayEvents> {
       rtp: config.rtp,
       sipPublicAddress: config.sip.publicAddress,
       jitterMs: config.recording.jitterMs,
+      lookbackMs: config.recording.lookbackMs,
       segmentSeconds: config.recording.segmentSeconds,
       ringTimeoutSec: config.sip.ringTimeoutSec,
-      announcementFor: (line) => this.announcements.get(line.number),
+      announcementFor: (line) => this.announcements.get(line),
+      ...(options.discard ? { discard: options.discard } : {}),
       log,
     };
   }
@@ -111,25 +148,58 @@ export class Gateway extends TypedEmitter<GatewayEvents> {
       if (!line.record || !a) continue;
       const first = await load(a.file ?? BUILTIN_ANNOUNCEMENT);
       const second = a.secondMessage ? { audio: await load(a.secondMessage.file), key: a.secondMessage.key } : undefined;
-      this.announcements.set(line.number, second ? { first, second } : { first });
+      this.announcements.set(line, second ? { first, second } : { first });
       this.log.info({ line: line.name, file: first.source, durationMs: first.durationMs, secondMessage: second !== undefined }, 'announcement ready');
     }
   }
 
   private onInvite(req: SipRequest, res: SipResponse): void {
-    const decision = this.router.route(req.source.address, req.calledNumber);
-    if (decision.kind === 'reject') {
-      if (decision.status === 403) this.stats.rejectedNotTrunk++;
-      else this.stats.rejectedNoLine++;
-      res.send(decision.status, { reason: decision.reason });
-      this.logRefusal(req, decision.status);
+    const now = this.options.now?.() ?? new Date();
+    if (req.has('replaces') && this.onReplaces(req, res)) return;
+    if (this.router.isPbx(req.source.address)) {
+      const out = this.router.routeOutbound(req.source.address, req.callingNumber, req.calledNumber, now);
+      if (out.kind === 'reject') return this.refuse(req, res, out.status, out.reason);
+      // An outbound call with no nominated line is still carried, through the gateway, unrecorded.
+      const line = out.line ?? unrecordedLine(out.pbx.name);
+      this.startCall(req, res, { line, direction: 'outbound', target: out.target, record: out.record, from: out.pbx.name, ...(req.callingNumber ? { operator: req.callingNumber } : {}) }, false);
       return;
     }
-    this.startCall(req, res, decision.line, decision.trunk);
+    const decision = this.router.route(req.source.address, req.calledNumber, now);
+    if (decision.kind === 'reject') return this.refuse(req, res, decision.status, decision.reason);
+    const { line } = decision;
+    // A confidential extension behind a recorded line: carried, never recorded, and the caller is not told it is.
+    const confidential = matchesTarget(line.unrecordedExtensions, req.calledNumber);
+    const record = decision.record && !confidential;
+    this.startCall(req, res, { line, direction: 'inbound', target: line.target, record, from: decision.trunk.name }, record);
   }
 
-  private startCall(req: SipRequest, res: SipResponse, line: LineConfig, trunk: GatewayConfig['trunks'][number]): void {
-    let record = line.record;
+  private refuse(req: SipRequest, res: SipResponse, status: 403 | 404, reason: string): void {
+    if (status === 403) this.stats.rejectedNotTrunk++;
+    else this.stats.rejectedNoLine++;
+    res.send(status, { reason });
+    this.logRefusal(req, status);
+  }
+
+  /**
+   * INVITE with Replaces naming one of our agent dialogs, from the agent side
+   * (a PBX, or the address that agent dialog is with): a transfer inside the
+   * PBX. False when it names none of ours: routed like any INVITE.
+   */
+  private onReplaces(req: SipRequest, res: SipResponse): boolean {
+    const replaces = parseReplaces(req.get('replaces'));
+    if (!replaces) return false;
+    const call = [...this.calls.values()].find((c) => !c.ended && replacesAgentDialog(c, replaces));
+    if (!call) return false;
+    const fromAgentSide = this.router.isPbx(req.source.address) !== undefined || hostOf(call.target) === req.source.address;
+    if (!fromAgentSide) return false;
+    void acceptReplaces(call, req, res).catch((err: unknown) => call.log.error({ err }, 'INVITE with Replaces failed'));
+    return true;
+  }
+
+  /** `announce`: the line tells callers it records (even when the spool is full: the policy is the line's). */
+  private startCall(req: SipRequest, res: SipResponse, route: CallRoute, announce: boolean): void {
+    const { line } = route;
+    let record = route.record;
     if (record && this.options.canRecord && !this.options.canRecord()) {
       this.stats.recordingUnavailable++;
       if (line.onRecordingFailure === 'reject') {
@@ -140,9 +210,14 @@ export class Gateway extends TypedEmitter<GatewayEvents> {
       this.log.error({ line: line.name, policy: 'continue' }, 'recording unavailable (spool full): call carried unrecorded');
       record = false;
     }
-    const call = new Call(this.deps, req, res, line, trunk, record);
+    const call = new Call(this.deps, req, res, { ...route, record }, announce);
     this.calls.set(call.id, call);
     this.stats.callsStarted++;
+    call.once('opted-out', (by) => {
+      this.options.audit
+        ?.append({ action: 'opt-out', callId: call.id, by, outcome: 'ok', details: { line: line.name, how: 'announcement key', discarded: false } })
+        .catch((err: unknown) => this.log.error({ err, callId: call.id }, 'audit record of an opt-out not written'));
+    });
     call.once('ended', (summary) => {
       this.calls.delete(call.id);
       this.stats.callsEnded++;

@@ -4,6 +4,7 @@ import type { Call } from './call.js';
 
 export function manifestOf(call: Call, stage: 'start' | 'final'): Manifest {
   const records = [...call.recordings.values()].flatMap((r) => r.sink.segments);
+  const discarded = call.capture?.optOut?.discarded === true;
   const segments = records.map((r) => ({
     leg: r.info.leg,
     segment: r.info.segment,
@@ -13,6 +14,7 @@ export function manifestOf(call: Call, stage: 'start' | 'final'): Manifest {
     ...(r.info.operator !== undefined ? { operator: r.info.operator } : {}),
     ...(r.closedAt ? { endedAt: r.closedAt.toISOString(), samples: r.samples } : {}),
     complete: r.closedAt !== undefined,
+    ...(discarded ? { discarded: true as const } : {}),
   }));
   const startedAt = records[0]?.info.startedAt ?? call.startedAt;
   return {
@@ -20,7 +22,7 @@ export function manifestOf(call: Call, stage: 'start' | 'final'): Manifest {
     stage,
     callId: call.id,
     line: call.line.name,
-    direction: 'inbound',
+    direction: call.direction,
     callerNumber: call.req.callingNumber,
     calledNumber: call.req.calledNumber,
     ...(call.operator !== undefined ? { operator: call.operator } : {}),
@@ -28,7 +30,10 @@ export function manifestOf(call: Call, stage: 'start' | 'final'): Manifest {
     ...(stage === 'final' ? { endedAt: new Date().toISOString(), ...(call.endReason ? { endReason: call.endReason } : {}) } : {}),
     retentionDays: call.line.retentionDays,
     segments,
-    pausedWindows: [],
+    pausedWindows: call.capture?.pausedWindows() ?? [],
+    ...(call.capture && call.capture.transfers.length > 0 ? { transfers: call.capture.transfers } : {}),
+    ...(call.capture?.stopped ? { stopped: call.capture.stopped } : {}),
+    ...(call.capture?.optOut ? { optOut: call.capture.optOut } : {}),
     complete: stage === 'final' && segments.every((s) => s.complete),
   };
 }

@@ -7,7 +7,7 @@ import type { SipMessageView } from '../sip/engine.js';
 
 const USER = /<?sips?:([^@;>]+)@/i;
 
-function userOf(value: string | undefined): string | undefined {
+export function userOf(value: string | undefined): string | undefined {
   if (!value) return undefined;
   const m = USER.exec(value);
   return m?.[1] !== undefined ? decodeURIComponent(m[1]) : undefined;
@@ -15,4 +15,9 @@ function userOf(value: string | undefined): string | undefined {
 
 export function operatorOf(answer: SipMessageView): string | undefined {
   return userOf(answer.get('p-asserted-identity')) ?? userOf(answer.get('contact')) ?? userOf(answer.get('to'));
+}
+
+/** The identity a mid-call request asserts (re-INVITE, UPDATE, INVITE with Replaces): P-Asserted-Identity only. */
+export function assertedOperatorOf(req: SipMessageView): string | undefined {
+  return userOf(req.get('p-asserted-identity'));
 }

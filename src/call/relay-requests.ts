@@ -9,6 +9,9 @@ import { SipError } from '../sip/errors.js';
 import { anchorSdp, describeAudio, type AudioDescription } from '../sip/sdp.js';
 import type { Call } from './call.js';
 import { endpointOf } from './call.js';
+import { dtmfOfInfo } from './info-dtmf.js';
+import { assertedOperatorOf } from './operator.js';
+import { matchesTarget } from './router.js';
 
 type Side = 'caller' | 'agent';
 
@@ -48,11 +51,32 @@ async function relayModify(call: Call, dialog: Dialog, from: Side, req: SipReque
     otherLeg.setRemote(endpointOf(answer));
     res.send(200, { body: anchorSdp(answerSdp, { address, port: thisLeg.localPort }) });
     call.log.info({ from, direction: offer.direction, hold: offer.onHold, method: req.method }, 'call modified');
+    if (from === 'agent') await onAgentIdentity(call, req);
   } catch (err) {
     const f = failureOf(err);
     call.log.warn({ from, status: f.status }, 'modify refused by the other side');
     res.send(f.status, { reason: f.reason });
   }
+}
+
+/**
+ * A re-INVITE or UPDATE from the agent side that asserts another identity is
+ * a transfer done inside the PBX: the call now belongs to another agent.
+ */
+async function onAgentIdentity(call: Call, req: SipRequest): Promise<void> {
+  const asserted = assertedOperatorOf(req);
+  if (asserted === undefined || asserted === call.operator) return;
+  const previous = call.operator;
+  call.operator = asserted;
+  const { line } = call;
+  const forced = matchesTarget(line.paymentTargets, asserted) ? 'payment-target' : matchesTarget(line.unrecordedExtensions, asserted) ? 'unrecorded-extension' : undefined;
+  await call.capture?.transfer({
+    shape: req.method === 'UPDATE' ? 'update' : 'reinvite',
+    target: asserted,
+    ...(previous !== undefined ? { from: previous } : {}),
+    to: asserted,
+    ...(forced !== undefined ? { forced } : {}),
+  });
 }
 
 async function relayInfo(call: Call, from: Side, req: SipRequest, res: SipResponse): Promise<void> {
@@ -62,6 +86,9 @@ async function relayInfo(call: Call, from: Side, req: SipRequest, res: SipRespon
     return;
   }
   const contentType = req.get('content-type');
+  // A digit sent as INFO is cut from the recording and may be a pause or resume key; it is still relayed.
+  const dtmf = dtmfOfInfo(contentType, req.body);
+  if (dtmf) call.capture?.onInfoDigit(from, dtmf.digit, dtmf.durationMs);
   try {
     const r = await otherDialog.request('INFO', { ...(contentType ? { headers: { 'Content-Type': contentType } } : {}), body: req.body });
     res.send(r.status ?? 500, r.reason !== undefined ? { reason: r.reason } : {});
@@ -72,6 +99,13 @@ async function relayInfo(call: Call, from: Side, req: SipRequest, res: SipRespon
 }
 
 export function relayInDialog(call: Call, dialog: Dialog, from: Side): void {
-  dialog.on('modify', (req, res) => void relayModify(call, dialog, from, req, res));
+  dialog.on('modify', (req, res) => {
+    // After a transfer the old agent dialog may still speak; only the current one is relayed.
+    if (from === 'agent' && dialog !== call.agentDialog) {
+      res.send(481, { reason: 'Call Does Not Exist' });
+      return;
+    }
+    void relayModify(call, dialog, from, req, res);
+  });
   dialog.on('info', (req, res) => void relayInfo(call, from, req, res));
 }

@@ -32,6 +32,9 @@ export async function runDemo(): Promise<number> {
       `storage: { kind: fs, dir: ${JSON.stringify(join(base, 'recordings'))} }`,
       `spool: { dir: ${JSON.stringify(join(base, 'spool'))} }`,
       `encryption: { keyDir: ${JSON.stringify(join(base, 'keys'))} }`,
+      `audit: { file: ${JSON.stringify(join(base, 'audit.log'))} }`,
+      // The demo runs beside a gateway that may already hold the API's usual port.
+      `control: { port: 0, tokenFile: ${JSON.stringify(join(base, 'control-token'))} }`,
       '',
     ].join('\n'),
   );

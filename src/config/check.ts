@@ -58,6 +58,14 @@ export class Checker {
     return [];
   }
 
+  /** A list that may be empty or left out (then empty). */
+  optionalList(v: unknown, path: Path, what: string): readonly unknown[] {
+    if (v === undefined || v === null) return [];
+    if (Array.isArray(v)) return v;
+    this.fail(path, `must be a list of ${what}`);
+    return [];
+  }
+
   integer(v: unknown, path: Path, min: number, max: number, message: string): number {
     if (typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max) return v;
     this.fail(path, message);

@@ -18,6 +18,7 @@ rtp:
 trunks:
   - name: pstn
     addresses: [127.0.0.1]
+pbxs: []
 lines:
   - number: "1000"
     name: helpline
@@ -35,9 +36,22 @@ encryption:
 recording:
   jitterMs: 200
   segmentSeconds: 300
+  lookbackMs: 1000
 log:
   level: info
+control:
+  enabled: true
+  listen: 127.0.0.1
+  port: 8088
+audit:
+  file: ./var/audit.log
 `;
+
+/**
+ * Where the control token is kept when the configuration gives none; not in
+ * the YAML above, because a file that sets `control.token` must not meet it.
+ */
+export const DEFAULT_CONTROL_TOKEN_FILE = './var/control-token';
 
 /** A recorded line that names no announcement plays the built-in one, before the agent is called. */
 export const DEFAULT_ANNOUNCEMENT = { mode: 'early' } as const;

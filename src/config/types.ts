@@ -29,6 +29,23 @@ export interface TrunkConfig {
   readonly name: string;
   /** Source IP addresses that may send INVITEs. */
   readonly addresses: readonly string[];
+  /**
+   * sip:host[:port][;params] where outbound calls through this trunk are sent,
+   * the dialled number as the user part; absent when the trunk only brings calls in.
+   */
+  readonly target?: string;
+}
+
+/**
+ * An agent-side system (PBX/ACD) allowed to place outbound calls through the
+ * gateway and to hand calls over with INVITE-with-Replaces. Its addresses are
+ * never trunk addresses, so the source of an INVITE says which way it goes.
+ */
+export interface PbxConfig {
+  readonly name: string;
+  readonly addresses: readonly string[];
+  /** The trunk its outbound calls leave by; that trunk has a `target`. */
+  readonly trunk: string;
 }
 
 export type AnnouncementMode = 'early' | 'answer';
@@ -42,13 +59,64 @@ export interface AnnouncementConfig {
   readonly secondMessage?: { readonly file: string; readonly key: string };
 }
 
+export type Weekday = 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun';
+
+/**
+ * When a `record: schedule` line records, in the wall-clock time of one zone,
+ * so a window stays 08:00–20:00 local on the days the clocks change.
+ */
+export interface ScheduleWindow {
+  /** IANA zone, as Intl spells it (`Europe/London`). */
+  readonly timeZone: string;
+  /** First local date (YYYY-MM-DD) the window applies; open-ended when absent. */
+  readonly from?: string;
+  /** Last local date, inclusive; open-ended when absent. */
+  readonly until?: string;
+  /** Days the window starts on; every day when absent. */
+  readonly days?: readonly Weekday[];
+  /** Local HH:MM the window opens (00:00 when the file leaves it out). */
+  readonly start: string;
+  /**
+   * Local HH:MM it closes, exclusive (24:00 when left out). Earlier than
+   * `start`: the window runs past midnight and belongs to the day it starts.
+   */
+  readonly end: string;
+}
+
+export type RecordMode = 'always' | 'never' | 'schedule';
+
 export interface LineConfig {
-  /** Dialled number (user part of the request URI). */
+  /** Dialled number (user part of the request URI), or the digits a range of them starts with. */
   readonly number: string;
+  /** exact: `number` is one dialled number; prefix: every number starting with it (an exact line wins, then the longest prefix). */
+  readonly match: 'exact' | 'prefix';
   readonly name: string;
   /** SIP URI of the agent queue; `;transport=tcp` selects TCP. */
   readonly target: string;
+  /** Nominated for recording (recordMode is not never): the line announces, and may record. */
   readonly record: boolean;
+  /** always, never, or only inside `schedule`: the router decides per call. */
+  readonly recordMode: RecordMode;
+  /** The windows of a `schedule` line; empty otherwise. */
+  readonly schedule: readonly ScheduleWindow[];
+  /** stop: nothing is recorded after the call leaves this line's queue; split: what follows is recorded separately. */
+  readonly onTransfer: 'stop' | 'split';
+  /** Numbers or sip: URIs where card details are taken (a payment IVR): capture pauses while the call is there. */
+  readonly paymentTargets: readonly string[];
+  /** Numbers or sip: URIs whose calls are never recorded (a union rep, a doctor). */
+  readonly unrecordedExtensions: readonly string[];
+  /** Agent extensions whose outbound calls are recorded under this line. */
+  readonly extensions: readonly string[];
+  /** Silence DTMF (RFC 4733 and in-band) in what is stored: digits pressed are often card numbers. */
+  readonly redactDtmf: boolean;
+  /** Quiet time (ms) after a digit before the digits count as finished, so a slowly typed card number is cut as one. */
+  readonly dtmfQuietMs: number;
+  /** Keys an agent presses to pause capture (e.g. `*7`). */
+  readonly pauseKeys?: string;
+  /** Keys to resume it (e.g. `*8`). */
+  readonly resumeKeys?: string;
+  /** The caller may refuse recording with `key` during the announcement; `discard` deletes what was captured so far. */
+  readonly optOut: { readonly key?: string; readonly discard: boolean };
   /** Absent means no announcement (only allowed when record is false). */
   readonly announcement?: AnnouncementConfig;
   /** Days the line's recordings are kept: 14–730; tagged on every object. */
@@ -101,16 +169,43 @@ export interface RecordingConfig {
   readonly jitterMs: number;
   /** A leg's recording is cut into segments of this many seconds, each stored as it completes. */
   readonly segmentSeconds: number;
+  /** How far capture runs behind the live call (ms), so a pause can still cut audio already buffered. */
+  readonly lookbackMs: number;
+}
+
+interface ControlBase {
+  /** Off: no control API, no token file. */
+  readonly enabled: boolean;
+  /** Address the HTTP control API binds to: loopback unless operators reach it from elsewhere. */
+  readonly listen: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+}
+
+/**
+ * The HTTP control API (pause, resume, stop, opt-out). Exactly one of
+ * `token` and `tokenFile` is set: without a token in the file, one is kept in
+ * `tokenFile`, made by the gateway when missing.
+ */
+export type ControlConfig = ControlBase &
+  ({ readonly token: string; readonly tokenFile?: never } | { readonly tokenFile: string; readonly token?: never });
+
+export interface AuditConfig {
+  /** Append-only record of control and opt-out actions: who paused what, and when. */
+  readonly file: string;
 }
 
 export interface GatewayConfig {
   readonly sip: SipConfig;
   readonly rtp: RtpConfig;
   readonly trunks: readonly TrunkConfig[];
+  readonly pbxs: readonly PbxConfig[];
   readonly lines: readonly LineConfig[];
   readonly storage: StorageConfig;
   readonly spool: SpoolConfig;
   readonly encryption: EncryptionConfig;
   readonly recording: RecordingConfig;
   readonly log: LogConfig;
+  readonly control: ControlConfig;
+  readonly audit: AuditConfig;
 }

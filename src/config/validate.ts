@@ -3,10 +3,12 @@
  * typed GatewayConfig, checking every field once and collecting every problem.
  */
 import type { Transport } from '../sip/engine.js';
-import type { EncryptionConfig, GatewayConfig, LogConfig, RecordingConfig, RtpConfig, SipConfig, SpoolConfig, StorageConfig } from './types.js';
+import type { AuditConfig, ControlConfig, EncryptionConfig, GatewayConfig, LogConfig, RecordingConfig, RtpConfig, SipConfig, SpoolConfig, StorageConfig } from './types.js';
 import { Checker, type Mapping, type Path } from './check.js';
+import { DEFAULT_CONTROL_TOKEN_FILE } from './defaults.js';
 import { ConfigError } from './errors.js';
-import { checkLines, checkTrunks } from './validate-lines.js';
+import { checkLines } from './validate-lines.js';
+import { checkPbxs, checkTrunks } from './validate-peers.js';
 
 const TRANSPORTS: readonly Transport[] = ['udp', 'tcp'];
 const LOG_LEVELS: readonly LogConfig['level'][] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
@@ -25,16 +27,20 @@ export function validateConfig(raw: unknown, ctx: ValidateContext): GatewayConfi
   const c = new Checker(ctx.origins ?? new Map(), ctx.baseDir);
   c.problems.push(...(ctx.earlier ?? []));
   const root = c.mapping(raw, []);
+  const trunks = checkTrunks(c, root['trunks']);
   const config: GatewayConfig = {
     sip: checkSip(c, c.mapping(root['sip'], ['sip'])),
     rtp: checkRtp(c, c.mapping(root['rtp'], ['rtp'])),
-    trunks: checkTrunks(c, root['trunks']),
+    trunks,
+    pbxs: checkPbxs(c, root['pbxs'], trunks),
     lines: checkLines(c, root['lines']),
     storage: checkStorage(c, c.mapping(root['storage'], ['storage'])),
     spool: checkSpool(c, c.mapping(root['spool'], ['spool'])),
     encryption: checkEncryption(c, c.mapping(root['encryption'], ['encryption'])),
     recording: checkRecording(c, c.mapping(root['recording'], ['recording'])),
     log: { level: c.oneOf(c.mapping(root['log'], ['log'])['level'], ['log', 'level'], LOG_LEVELS) },
+    control: checkControl(c, c.mapping(root['control'], ['control'])),
+    audit: checkAudit(c, c.mapping(root['audit'], ['audit'])),
   };
   if (c.problems.length > 0) throw new ConfigError(ctx.source, c.problems);
   return deepFreeze(config);
@@ -131,7 +137,36 @@ function checkRecording(c: Checker, recording: Mapping): RecordingConfig {
   return {
     jitterMs: c.integer(recording['jitterMs'], ['recording', 'jitterMs'], 20, 2000, 'must be an integer 20–2000 (milliseconds)'),
     segmentSeconds: c.integer(recording['segmentSeconds'], ['recording', 'segmentSeconds'], 1, 86_400, 'must be a whole number of seconds, 1–86400'),
+    lookbackMs: c.integer(recording['lookbackMs'], ['recording', 'lookbackMs'], 0, 10_000, 'must be an integer 0–10000 (milliseconds)'),
   };
+}
+
+/** A short token is guessable; 16 characters is the least that is not. */
+const MIN_TOKEN_LENGTH = 16;
+
+function checkControl(c: Checker, control: Mapping): ControlConfig {
+  const enabled = c.boolean(control['enabled'], ['control', 'enabled']);
+  const listen = c.address(control['listen'], ['control', 'listen']);
+  const port = c.integer(control['port'], ['control', 'port'], 0, 65535, 'must be an integer 0–65535 (0 picks a free port)');
+  const base = { enabled, listen, port };
+  if (control['token'] !== undefined && control['tokenFile'] !== undefined) {
+    c.fail(['control', 'token'], 'set token or tokenFile, not both');
+  } else if (control['token'] !== undefined) {
+    const token = control['token'];
+    // The value is never echoed: an error message may end up in a log.
+    if (typeof token !== 'string' || token.length < MIN_TOKEN_LENGTH || /\s/.test(token)) {
+      c.fail(['control', 'token'], `must be a string of at least ${MIN_TOKEN_LENGTH} characters, no spaces`);
+    }
+    return { ...base, token: typeof token === 'string' ? token : '' };
+  }
+  // The gateway makes the file when it is missing, so it is not required to exist now.
+  const tokenFile = control['tokenFile'] === undefined ? DEFAULT_CONTROL_TOKEN_FILE : c.string(control['tokenFile'], ['control', 'tokenFile'], 'a file path');
+  return { ...base, tokenFile: tokenFile === '' ? tokenFile : c.absolute(tokenFile) };
+}
+
+function checkAudit(c: Checker, audit: Mapping): AuditConfig {
+  const file = c.string(audit['file'], ['audit', 'file'], 'a file path');
+  return { file: file === '' ? file : c.absolute(file) };
 }
 
 function deepFreeze<T>(value: T): T {

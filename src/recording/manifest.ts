@@ -19,6 +19,8 @@ export interface ManifestSegment {
   readonly samples?: number;
   /** False until the segment was closed and sealed with its final chunk. */
   readonly complete: boolean;
+  /** Deleted from spool and store after the caller opted out. */
+  readonly discarded?: true;
 }
 
 export interface PausedWindow {
@@ -26,6 +28,19 @@ export interface PausedWindow {
   readonly end?: string;
   readonly trigger: string;
   readonly by: string;
+}
+
+/** A transfer of the call, and what capture did about it. */
+export interface ManifestTransfer {
+  readonly at: string;
+  /** refer, refer-replaces (attended), reinvite / update (a new asserted identity), invite-replaces. */
+  readonly shape: string;
+  readonly target: string;
+  readonly from?: string;
+  readonly to?: string;
+  readonly action: 'stop' | 'split' | 'none';
+  /** Why a stop was forced whatever the line says: a payment target, an unrecorded extension. */
+  readonly reason?: string;
 }
 
 export interface Manifest {
@@ -43,6 +58,11 @@ export interface Manifest {
   readonly retentionDays: number;
   readonly segments: readonly ManifestSegment[];
   readonly pausedWindows: readonly PausedWindow[];
+  readonly transfers?: readonly ManifestTransfer[];
+  /** Capture was stopped before the call ended: when, why and by whom. */
+  readonly stopped?: { readonly at: string; readonly trigger: string; readonly by: string };
+  /** The caller opted out; `discarded` says the audio captured before was deleted. */
+  readonly optOut?: { readonly at: string; readonly by: string; readonly discarded: boolean };
   /** Every segment complete and the call ended normally. */
   readonly complete: boolean;
 }

@@ -11,6 +11,7 @@ import type { GatewayConfig } from '../config/types.js';
 import { recoverableLength } from '../crypto/format.js';
 import { generateKeyPair, loadEncryptionKey, type KeyEncryptionKey } from '../crypto/keys.js';
 import type { Logger } from '../ops/log.js';
+import { Discarder, type DiscardResult } from '../storage/discard.js';
 import { FsStore } from '../storage/fs.js';
 import { Spool, type SpoolEntry } from '../storage/spool.js';
 import type { ObjectStore } from '../storage/store.js';
@@ -23,6 +24,8 @@ export interface RecordingPipeline {
   readonly uploader: Uploader;
   readonly store: ObjectStore;
   readonly keyId: string;
+  /** Removes recordings (an opt-out) from the spool and the store; deletes a down store refuses are retried. */
+  discard(this: void, keys: readonly string[]): Promise<DiscardResult>;
   /** False while the spool is full: lines then apply their onRecordingFailure policy. */
   canRecord(this: void): boolean;
   /** Waits (up to `drainMs`) for the spool to empty, then stops the uploader; what is left stays for the next start. */
@@ -84,6 +87,7 @@ export async function startRecordingPipeline(config: GatewayConfig, log: Logger)
     retentionDays: (line) => retention.get(line) ?? 90,
     objectLock: config.storage.kind === 's3' && config.storage.objectLock,
   });
+  const discarder = new Discarder({ uploader, store, logger: log.child({ component: 'discard' }) });
   log.info({ store: store.location, spool: config.spool.dir, keyId: kek.id, recovered: spool.entries().filter((e) => e.recovered).length }, 'recording pipeline ready');
   return {
     writer,
@@ -92,6 +96,7 @@ export async function startRecordingPipeline(config: GatewayConfig, log: Logger)
     store,
     keyId: kek.id,
     canRecord: () => !spool.full,
+    discard: (keys) => discarder.discard(keys),
     stop: async (drainMs = 5000) => {
       await uploader.drain(drainMs);
       await uploader.stop();

@@ -89,6 +89,8 @@ export class Uploader extends TypedEmitter<UploaderEvents> {
   /** Failed attempts since the last success: non-zero means the store is (or was) down. */
   private failuresSinceSuccess = 0;
   private readonly onEntry = (entry: SpoolEntry): void => this.track(entry);
+  /** Keys whose recordings were discarded (an opt-out): never uploaded again, whatever the spool holds. */
+  private readonly forgotten = new Set<string>();
 
   constructor(opts: UploaderOptions) {
     super();
@@ -162,6 +164,10 @@ export class Uploader extends TypedEmitter<UploaderEvents> {
 
   private track(entry: SpoolEntry): void {
     if (!this.running || this.jobs.has(entry.id)) return;
+    if (this.forgotten.has(entry.meta.key)) {
+      void entry.remove().catch(() => undefined);
+      return;
+    }
     const job: Job = { entry, attempts: 0, failures: 0, timer: null, abort: null, warned: false };
     this.jobs.set(entry.id, job);
     this.queue.push(job);
@@ -211,7 +217,7 @@ export class Uploader extends TypedEmitter<UploaderEvents> {
     } catch (err) {
       source?.destroy();
       counted?.destroy();
-      if (this.running) this.failed(job, asStorageError(err));
+      if (this.running && this.jobs.get(entry.id) === job) this.failed(job, asStorageError(err));
       return;
     } finally {
       job.abort = null;
@@ -285,6 +291,36 @@ export class Uploader extends TypedEmitter<UploaderEvents> {
     this.jobs.clear();
     this.checkDrained();
     this.log.info({ left: this.spool.entries().length }, 'uploader stopped');
+  }
+
+  /**
+   * Stops uploading `keys` for good (an opt-out that discards the call):
+   * queued and retrying uploads are dropped, running ones aborted, and their
+   * spool entries removed. Deleting what already reached the store is the
+   * caller's part. Resolves with how many spool entries were removed.
+   */
+  async forget(keys: Iterable<string>): Promise<number> {
+    const wanted = new Set(keys);
+    for (const key of wanted) this.forgotten.add(key);
+    const running: Promise<void>[] = [];
+    for (const [id, job] of this.jobs) {
+      if (!wanted.has(job.entry.meta.key)) continue;
+      this.jobs.delete(id);
+      if (job.timer) clearTimeout(job.timer);
+      job.timer = null;
+      job.abort?.abort(new StorageError('STORE_REJECTED', 'recording discarded'));
+      this.queue = this.queue.filter((j) => j !== job);
+    }
+    running.push(...this.inFlight);
+    await Promise.allSettled(running);
+    let removed = 0;
+    for (const entry of this.spool.entries()) {
+      if (!wanted.has(entry.meta.key)) continue;
+      await entry.remove();
+      removed++;
+    }
+    this.checkDrained();
+    return removed;
   }
 
   /** Resolves true once the spool is empty, false if it still is not after `timeoutMs`. */

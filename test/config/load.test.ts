@@ -40,14 +40,35 @@ test('the embedded defaults load with no file and no external server', () => {
   });
   assert.deepEqual(config.rtp, { address: '127.0.0.1', publicAddress: '127.0.0.1', portMin: 20000, portMax: 30000 });
   assert.deepEqual(config.trunks, [{ name: 'pstn', addresses: ['127.0.0.1'] }]);
+  assert.deepEqual(config.pbxs, []);
   assert.deepEqual(config.lines, [
-    { number: '1000', name: 'helpline', target: 'sip:queue@127.0.0.1:5070', record: true, announcement: { mode: 'early' }, retentionDays: 90, onRecordingFailure: 'continue' },
+    {
+      number: '1000',
+      match: 'exact',
+      name: 'helpline',
+      target: 'sip:queue@127.0.0.1:5070',
+      record: true,
+      recordMode: 'always',
+      schedule: [],
+      announcement: { mode: 'early' },
+      retentionDays: 90,
+      onRecordingFailure: 'continue',
+      onTransfer: 'stop',
+      paymentTargets: [],
+      unrecordedExtensions: [],
+      extensions: [],
+      redactDtmf: true,
+      dtmfQuietMs: 3000,
+      optOut: { discard: true },
+    },
   ]);
   assert.deepEqual(config.storage, { kind: 'fs', dir: join(process.cwd(), 'var', 'recordings') });
   assert.deepEqual(config.spool, { dir: join(process.cwd(), 'var', 'spool'), maxBytes: 1 << 30 });
   assert.deepEqual(config.encryption, { keyDir: join(process.cwd(), 'var', 'keys') });
-  assert.deepEqual(config.recording, { jitterMs: 200, segmentSeconds: 300 });
+  assert.deepEqual(config.recording, { jitterMs: 200, segmentSeconds: 300, lookbackMs: 1000 });
   assert.deepEqual(config.log, { level: 'info' });
+  assert.deepEqual(config.control, { enabled: true, listen: '127.0.0.1', port: 8088, tokenFile: join(process.cwd(), 'var', 'control-token') });
+  assert.deepEqual(config.audit, { file: join(process.cwd(), 'var', 'audit.log') });
   assert.match(DEFAULT_CONFIG_YAML, /jitterMs: 200/);
 });
 
@@ -59,6 +80,23 @@ test('config/example.yaml loads, with its files resolved against its own directo
   assert.equal(plain?.number, '+498001234');
   assert.equal(plain?.announcement, undefined, 'a line that is not recorded needs no announcement');
   assert.equal(config.storage.kind === 'fs' ? config.storage.dir : '', join(PROJECT_ROOT, 'config', 'var', 'recordings'));
+  // Every key the example documents is read, not just accepted.
+  assert.equal(recorded?.recordMode, 'always');
+  assert.deepEqual(recorded?.paymentTargets, ['5999', 'sip:pay@10.0.0.5']);
+  assert.deepEqual(recorded?.extensions, ['2001', '2002']);
+  assert.deepEqual([recorded?.pauseKeys, recorded?.resumeKeys, recorded?.optOut], ['*7', '*8', { key: '9', discard: true }]);
+  assert.equal(plain?.recordMode, 'never');
+  const branches = config.lines[2];
+  assert.deepEqual([branches?.number, branches?.match, branches?.recordMode], ['01632', 'prefix', 'schedule']);
+  assert.deepEqual(branches?.schedule, [
+    { timeZone: 'Europe/London', from: '2026-04-01', until: '2026-05-07', days: ['mon', 'tue', 'wed', 'thu', 'fri'], start: '08:00', end: '20:00' },
+    { timeZone: 'Europe/London', days: ['sat'], start: '22:00', end: '02:00' },
+  ]);
+  assert.equal(config.trunks[0]?.target, 'sip:127.0.0.1:5080');
+  assert.deepEqual(config.pbxs, [{ name: 'acd', addresses: ['127.0.0.2'], trunk: 'pstn' }]);
+  assert.equal(config.recording.lookbackMs, 1000);
+  assert.equal(config.control.tokenFile, join(PROJECT_ROOT, 'config', 'var', 'control-token'));
+  assert.equal(config.audit.file, join(PROJECT_ROOT, 'config', 'var', 'audit.log'));
 });
 
 test('a file overrides the defaults, the environment overrides the file, overrides win over both', (t) => {
@@ -266,4 +304,246 @@ test('an s3 store takes bucket, prefix, region, endpoint, pathStyle and objectLo
   assert.deepEqual(config.storage, { kind: 's3', bucket: 'recordings', prefix: 'gw1/', region: 'us-east-1', endpoint: 'http://127.0.0.1:7480', pathStyle: true, objectLock: true });
   const err = configError(() => loadConfig({ overrides: { storage: { kind: 'fs', bucket: 'x' }, lines: [{ number: '1', name: 'a', target: 'sip:q@127.0.0.1', record: true, retention: 7, onRecordingFailure: 'maybe' }] } }));
   assert.deepEqual(new Set(err.problems.map((p) => p.path)), new Set(['storage.bucket', 'lines[0].retention', 'lines[0].onRecordingFailure']));
+});
+
+test('lines: record modes, old booleans, number or prefix, and the per-line policy keys', (t) => {
+  const file = scratch(t)(
+    'policy.yaml',
+    `
+lines:
+  - { number: "1", name: a, target: "sip:a@127.0.0.1", record: true }
+  - { number: "2", name: b, target: "sip:b@127.0.0.1", record: false }
+  - { number: "3", name: c, target: "sip:c@127.0.0.1", record: never }
+  - prefix: 01632
+    name: d
+    target: sip:d@127.0.0.1
+    record: schedule
+    schedule:
+      - { timeZone: europe/london, days: [Fri, mon, fri], start: "8:30" }
+    onTransfer: split
+    paymentTargets: [5999, 0800123, "sip:pay@10.0.0.5:5070;transport=tcp"]
+    unrecordedExtensions: [2099]
+    extensions: [02001]
+    redactDtmf: false
+    dtmfQuietMs: 500
+    pauseKeys: "*7"
+    resumeKeys: "#8"
+    optOut: { key: "*", discard: false }
+`,
+  );
+  const err = configError(() => loadConfig({ file }));
+  assert.deepEqual(err.problems.map((p) => p.path), ['lines[3].schedule[0].days[2]'], 'fri twice, whatever the case');
+  const fixed = loadConfig({ file, env: { RECGW_LINES__3__SCHEDULE__0__DAYS: '[Fri, mon]' } });
+  const [a, b, c, d] = fixed.lines;
+  assert.deepEqual([a?.recordMode, a?.record, b?.recordMode, b?.record, c?.recordMode, c?.record], ['always', true, 'never', false, 'never', false]);
+  assert.equal(c?.announcement, undefined, 'a never line needs no announcement');
+  assert.deepEqual(d?.announcement, { mode: 'early' }, 'a scheduled line may record, so it announces');
+  assert.deepEqual([d?.number, d?.match, d?.recordMode, d?.record], ['01632', 'prefix', 'schedule', true]);
+  assert.deepEqual(d?.schedule, [{ timeZone: 'Europe/London', days: ['mon', 'fri'], start: '08:30', end: '24:00' }], 'zone spelled as Intl does, days in week order');
+  assert.equal(d?.onTransfer, 'split');
+  assert.deepEqual(d?.paymentTargets, ['5999', '0800123', 'sip:pay@10.0.0.5:5070;transport=tcp'], 'numbers keep their leading zero');
+  assert.deepEqual(d?.unrecordedExtensions, ['2099']);
+  assert.deepEqual(d?.extensions, ['02001']);
+  assert.deepEqual([d?.redactDtmf, d?.dtmfQuietMs, d?.pauseKeys, d?.resumeKeys], [false, 500, '*7', '#8']);
+  assert.deepEqual(d?.optOut, { key: '*', discard: false });
+  assert.ok(Object.isFrozen(d?.schedule[0]?.days));
+});
+
+test('each bad line policy field is named', (t) => {
+  const write = scratch(t);
+  write('hello.wav', 'RIFF');
+  const file = write(
+    'bad-policy.yaml',
+    `
+lines:
+  - { number: "1", prefix: "1", name: a, target: "sip:a@127.0.0.1", record: true }
+  - { name: b, target: "sip:b@127.0.0.1", record: sometimes }
+  - { prefix: "01632", name: c, target: "sip:c@127.0.0.1", record: always, schedule: [{ timeZone: UTC }] }
+  - { prefix: "01632", name: d, target: "sip:d@127.0.0.1", record: schedule }
+  - prefix: "0163"
+    name: e
+    target: sip:e@127.0.0.1
+    record: schedule
+    schedule:
+      - timeZone: Mars/Olympus
+        from: "2026-02-30"
+        until: 2026-13-01
+        days: []
+        start: "24:00"
+        end: "25:00"
+        hours: 3
+      - { timeZone: UTC, from: "2026-05-08", until: "2026-05-07", start: "09:00", end: "09:00", days: [someday] }
+  - number: "5"
+    name: f
+    target: sip:f@127.0.0.1
+    record: always
+    announcement: { file: hello.wav, secondMessage: { file: hello.wav, key: "9" } }
+    onTransfer: forward
+    paymentTargets: ["59-99", "http://pay.example"]
+    unrecordedExtensions: "2099"
+    extensions: [2001, "ext"]
+    redactDtmf: "yes"
+    dtmfQuietMs: 100
+    pauseKeys: "*7*7*7*7*"
+    resumeKeys: #8
+    optOut: { key: "99", discard: maybe, after: 1 }
+  - number: "6"
+    name: g
+    target: sip:g@127.0.0.1
+    record: always
+    extensions: ["2001"]
+    pauseKeys: "*7"
+    resumeKeys: "*7"
+    optOut: { key: 9 }
+    announcement: { secondMessage: { file: hello.wav, key: 9 } }
+  - { number: "7", name: h, target: "sip:h@127.0.0.1", record: true, schedule: [] }
+`,
+  );
+  const err = configError(() => loadConfig({ file }));
+  const byPath = new Map(err.problems.map((p) => [p.path, p.message]));
+  assert.deepEqual(new Set(byPath.keys()), new Set([
+    'lines[0].prefix',
+    'lines[1].number',
+    'lines[1].record',
+    'lines[2].schedule',
+    'lines[3].prefix',
+    'lines[3].schedule',
+    'lines[4].schedule[0].hours',
+    'lines[4].schedule[0].timeZone',
+    'lines[4].schedule[0].from',
+    'lines[4].schedule[0].until',
+    'lines[4].schedule[0].days',
+    'lines[4].schedule[0].start',
+    'lines[4].schedule[0].end',
+    'lines[4].schedule[1].until',
+    'lines[4].schedule[1].end',
+    'lines[4].schedule[1].days[0]',
+    'lines[5].onTransfer',
+    'lines[5].paymentTargets[0]',
+    'lines[5].paymentTargets[1]',
+    'lines[5].unrecordedExtensions',
+    'lines[5].extensions[1]',
+    'lines[5].redactDtmf',
+    'lines[5].dtmfQuietMs',
+    'lines[5].pauseKeys',
+    'lines[5].resumeKeys',
+    'lines[5].optOut.key',
+    'lines[5].optOut.discard',
+    'lines[5].optOut.after',
+    'lines[6].extensions[0]',
+    'lines[6].resumeKeys',
+    'lines[6].optOut.key',
+    'lines[7].schedule',
+  ]));
+  assert.equal(err.problems.length, byPath.size, 'each problem once');
+  assert.match(byPath.get('lines[0].prefix') ?? '', /set number or prefix, not both/);
+  assert.match(byPath.get('lines[1].number') ?? '', /is required: .*or prefix/);
+  assert.match(byPath.get('lines[1].record') ?? '', /always, never or schedule/);
+  assert.match(byPath.get('lines[2].schedule') ?? '', /applies only to record: schedule/);
+  assert.match(byPath.get('lines[3].prefix') ?? '', /'01632' is already the prefix of lines\[2\]/);
+  assert.match(byPath.get('lines[3].schedule') ?? '', /non-empty list of windows/);
+  assert.match(byPath.get('lines[4].schedule[0].timeZone') ?? '', /IANA time zone/);
+  assert.match(byPath.get('lines[4].schedule[0].from') ?? '', /calendar date/);
+  assert.match(byPath.get('lines[4].schedule[0].start') ?? '', /cannot open at the end of the day/);
+  assert.match(byPath.get('lines[4].schedule[1].until') ?? '', /must not be before from \(2026-05-08\)/);
+  assert.match(byPath.get('lines[4].schedule[1].end') ?? '', /must differ from start/);
+  assert.match(byPath.get('lines[5].resumeKeys') ?? '', /quote \* and # in YAML/, 'an unquoted # is a comment');
+  assert.match(byPath.get('lines[6].extensions[0]') ?? '', /'2001' is already an extension of lines\[5\]/);
+  assert.match(byPath.get('lines[6].resumeKeys') ?? '', /must differ from pauseKeys/);
+  assert.match(byPath.get('lines[6].optOut.key') ?? '', /must differ from announcement\.secondMessage\.key/);
+});
+
+test('an exact number and a prefix of the same digits may coexist; two of either may not', () => {
+  const lines = [
+    { number: '1000', name: 'a', target: 'sip:a@127.0.0.1', record: true },
+    { prefix: '1000', name: 'b', target: 'sip:b@127.0.0.1', record: true },
+  ];
+  assert.deepEqual(parseConfig({ lines }, 'test').lines.map((l) => [l.number, l.match]), [['1000', 'exact'], ['1000', 'prefix']]);
+  const err = configError(() => parseConfig({ lines: [...lines, { number: 1000, name: 'c', target: 'sip:c@127.0.0.1', record: true }] }, 'test'));
+  assert.deepEqual(err.problems.map((p) => p.path), ['lines[2].number']);
+});
+
+test('trunk targets, PBXs, lookback, control and audit: good values read, each bad field named', (t) => {
+  const write = scratch(t);
+  const good = loadConfig({
+    file: write(
+      'peers.yaml',
+      `
+trunks:
+  - { name: pstn, addresses: [192.0.2.1], target: "sip:[2001:db8::5]:5062;transport=tcp" }
+  - { name: other, addresses: [192.0.2.2] }
+pbxs:
+  - { name: acd, addresses: [198.51.100.7, "2001:db8::7"], trunk: pstn }
+recording: { lookbackMs: 0 }
+control: { enabled: false, listen: "::1", port: 0, token: "0123456789abcdef" }
+audit: { file: logs/audit.log }
+`,
+    ),
+  });
+  assert.equal(good.trunks[0]?.target, 'sip:[2001:db8::5]:5062;transport=tcp');
+  assert.ok(good.trunks[1] && !('target' in good.trunks[1]));
+  assert.deepEqual(good.pbxs, [{ name: 'acd', addresses: ['198.51.100.7', '2001:db8::7'], trunk: 'pstn' }]);
+  assert.equal(good.recording.lookbackMs, 0);
+  assert.deepEqual(good.control, { enabled: false, listen: '::1', port: 0, token: '0123456789abcdef' });
+  assert.ok(!('tokenFile' in good.control), 'a token in the file needs no token file');
+  assert.match(good.audit.file, /logs[/\\]audit\.log$/);
+  assert.ok(good.audit.file.startsWith('/') || /^[A-Za-z]:/.test(good.audit.file), 'resolved to an absolute path');
+
+  const fromEnv = loadConfig({ env: { RECGW_CONTROL__TOKEN: '#secret-token-0123', RECGW_CONTROL__PORT: '9000' } });
+  assert.deepEqual(fromEnv.control, { enabled: true, listen: '127.0.0.1', port: 9000, token: '#secret-token-0123' });
+
+  const err = configError(() =>
+    loadConfig({
+      file: write(
+        'bad-peers.yaml',
+        `
+trunks:
+  - { name: pstn, addresses: [192.0.2.1], target: "sip:user@192.0.2.1" }
+  - { name: nowhere, addresses: [192.0.2.2] }
+  - { name: port, addresses: [192.0.2.3], target: "sip:192.0.2.3:70000" }
+pbxs:
+  - { name: acd, addresses: [192.0.2.1, 198.51.100.7], trunk: nowhere }
+  - { name: acd2, addresses: [198.51.100.7], trunk: missing }
+  - { name: acd, addresses: [], trunk: pstn }
+  - { addresses: [198.51.100.8], trunk: pstn }
+recording: { lookbackMs: 20000 }
+control: { enabled: yes, listen: localhost, port: -1, token: short, tokenFile: x }
+audit: { file: "", rotate: true }
+`,
+      ),
+    }),
+  );
+  const byPath = new Map(err.problems.map((p) => [p.path, p.message]));
+  assert.deepEqual(new Set(byPath.keys()), new Set([
+    'trunks[0].target',
+    'trunks[2].target',
+    'pbxs[0].addresses[0]',
+    'pbxs[0].trunk',
+    'pbxs[1].addresses[0]',
+    'pbxs[1].trunk',
+    'pbxs[2].name',
+    'pbxs[2].addresses',
+    'pbxs[3].name',
+    'recording.lookbackMs',
+    'control.enabled',
+    'control.listen',
+    'control.port',
+    'control.token',
+    'audit.file',
+    'audit.rotate',
+  ]));
+  assert.equal(err.problems.length, byPath.size, 'each problem once');
+  assert.match(byPath.get('trunks[0].target') ?? '', /without a user part/);
+  assert.match(byPath.get('pbxs[0].addresses[0]') ?? '', /is an address of trunk 'pstn'/);
+  assert.match(byPath.get('pbxs[0].trunk') ?? '', /trunk 'nowhere' has no target/);
+  assert.match(byPath.get('pbxs[1].addresses[0]') ?? '', /already an address of PBX 'acd'/);
+  assert.match(byPath.get('pbxs[1].trunk') ?? '', /names no trunk/);
+  assert.match(byPath.get('pbxs[2].name') ?? '', /names another PBX too/);
+  assert.match(byPath.get('control.token') ?? '', /set token or tokenFile, not both/);
+  assert.ok(!err.message.includes('short'), 'a token is never echoed');
+
+  const weak = configError(() => parseConfig({ control: { token: 'short' } }, 'test'));
+  assert.deepEqual(weak.problems.map((p) => p.path), ['control.token']);
+  assert.match(weak.message, /at least 16 characters/);
+  assert.ok(!weak.message.includes('short'), 'a token is never echoed');
 });

@@ -26,6 +26,7 @@ export interface TestGateway {
   readonly sipPort: number;
   readonly agentPort: number;
   readonly announcementFile: string;
+  readonly auditFile: string;
   stop(): Promise<void>;
 }
 
@@ -48,7 +49,15 @@ export interface TestGatewayOptions {
   storage?: unknown;
   spoolMaxBytes?: number;
   segmentSeconds?: number;
+  /** recording.lookbackMs; the gateway's default (1 s) when absent. */
+  lookbackMs?: number;
+  pbxs?: unknown[];
+  /** The wall clock for schedules. */
+  now?: () => Date;
 }
+
+/** The control API's token in every test gateway (the API listens on a free loopback port). */
+export const TEST_CONTROL_TOKEN = 'test-control-token-0123456789';
 
 export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'recgw-test-'));
@@ -70,7 +79,10 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
       rtp: { address: '127.0.0.1', ...rtpRange() },
       trunks: opts.trunks ?? [{ name: 'pstn', addresses: ['127.0.0.1'] }],
       lines,
-      recording: { jitterMs: 200, segmentSeconds: opts.segmentSeconds ?? 300 },
+      recording: { jitterMs: 200, segmentSeconds: opts.segmentSeconds ?? 300, ...(opts.lookbackMs !== undefined ? { lookbackMs: opts.lookbackMs } : {}) },
+      ...(opts.pbxs ? { pbxs: opts.pbxs } : {}),
+      control: { listen: '127.0.0.1', port: 0, token: TEST_CONTROL_TOKEN },
+      audit: { file: join(dir, 'audit.log') },
       storage: opts.storage ?? { kind: 'fs', dir: storeDir },
       spool: { dir: spoolDir, maxBytes: opts.spoolMaxBytes ?? 64 << 20 },
       encryption: { publicKey: keys.publicKeyFile },
@@ -79,7 +91,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
   );
   const log = process.env['RECGW_TEST_LOG'] ? createLogger({ level: process.env['RECGW_TEST_LOG'], destination: process.stderr }) : silentLogger();
   const writer = new MemorySegmentWriter();
-  const running = await startGateway(config, { log, ...(opts.pipeline ? {} : { writer }) });
+  const running = await startGateway(config, { log, ...(opts.pipeline ? {} : { writer }), ...(opts.now ? { now: opts.now } : {}) });
   return {
     running,
     writer,
@@ -87,6 +99,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
     sipPort,
     agentPort,
     announcementFile,
+    auditFile: join(dir, 'audit.log'),
     storeDir,
     spoolDir,
     privateKeyFile: keys.privateKeyFile,

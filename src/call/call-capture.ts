@@ -1,0 +1,214 @@
+/**
+ * A call's capture under its line's policy: both legs' captures, the gate
+ * they share (pauses, DTMF windows), the agent's pause and resume keys, and
+ * what a transfer, a stop or an opt-out does to the segments. Every change is
+ * placed on the call's clock and ends up in the manifest, so an auditor sees
+ * each gap and why it is there.
+ */
+import { performance } from 'node:perf_hooks';
+import type { LineConfig } from '../config/types.js';
+import { InbandDtmfDetector } from '../media/inband-dtmf.js';
+import type { MediaLeg } from '../media/leg.js';
+import type { PausedWindow } from '../recording/manifest.js';
+import { CaptureGate, type CaptureState } from '../recording/gate.js';
+import type { LegName } from '../recording/writer.js';
+import type { AudioCodec, AudioDescription } from '../sip/sdp.js';
+import type { Call } from './call.js';
+import { startLegCapture, type LegRecording } from './capture.js';
+import { KeySequence } from './key-sequence.js';
+
+export type TransferShape = 'refer' | 'refer-replaces' | 'reinvite' | 'update' | 'invite-replaces';
+
+export interface TransferRecord {
+  readonly at: string;
+  readonly shape: TransferShape;
+  readonly target: string;
+  readonly from?: string;
+  readonly to?: string;
+  /** What capture did: stopped, split into a new segment, or nothing (capture was already stopped). */
+  readonly action: 'stop' | 'split' | 'none';
+  readonly reason?: string;
+}
+
+export interface StopRecord {
+  readonly at: string;
+  readonly trigger: string;
+  readonly by: string;
+}
+
+export interface OptOutRecord {
+  readonly at: string;
+  readonly by: string;
+  readonly discarded: boolean;
+}
+
+const SAMPLES_PER_MS = 8;
+
+export class CallCapture {
+  readonly recordings = new Map<LegName, LegRecording>();
+  readonly gate: CaptureGate;
+  readonly transfers: TransferRecord[] = [];
+  stopped?: StopRecord;
+  optOut?: OptOutRecord;
+  private readonly t0 = performance.now();
+  private readonly startedAt = new Date();
+  private readonly keys: KeySequence | undefined;
+  private closing?: Promise<void>;
+
+  constructor(
+    private readonly call: Call,
+    callerOffer: AudioDescription,
+    agentAnswer: AudioDescription,
+  ) {
+    const { line, deps } = call;
+    this.gate = new CaptureGate({
+      startedAt: this.startedAt,
+      holdbackSamples: (deps.jitterMs + deps.lookbackMs) * SAMPLES_PER_MS,
+      redactDtmf: line.redactDtmf,
+      dtmfQuietMs: line.dtmfQuietMs,
+    });
+    const sequences = [
+      ...(line.pauseKeys !== undefined ? [{ keys: line.pauseKeys, action: () => this.pause('agent-keys', call.operator ?? 'agent') }] : []),
+      ...(line.resumeKeys !== undefined ? [{ keys: line.resumeKeys, action: () => this.resume('agent-keys', call.operator ?? 'agent') }] : []),
+    ];
+    this.keys = sequences.length > 0 ? new KeySequence(sequences) : undefined;
+    for (const [leg, desc] of [[call.callerLeg, callerOffer], [call.agentLeg, agentAnswer]] as const) {
+      const codec: AudioCodec | undefined = desc.g711 ?? callerOffer.g711;
+      if (!leg || !codec) continue;
+      this.recordings.set(leg.name, this.startLeg(leg, codec, desc.telephoneEventPayloadType ?? callerOffer.telephoneEventPayloadType));
+    }
+  }
+
+  private startLeg(leg: MediaLeg, codec: AudioCodec, telephoneEventPayloadType: number | undefined): LegRecording {
+    const { line } = this.call;
+    const g711 = codec.name === 'PCMU' ? 'PCMU' : 'PCMA';
+    const onDigit = (digit: string): void => this.onDigit(leg.name, digit);
+    return startLegCapture(this.call, leg, {
+      codec,
+      t0: this.t0,
+      startedAt: this.startedAt,
+      gate: this.gate,
+      ...(telephoneEventPayloadType !== undefined ? { telephoneEventPayloadType } : {}),
+      // Tones in the audio are looked for only where they must be cut or can trigger something.
+      ...(line.redactDtmf || this.keys ? { toneDetector: (events) => new InbandDtmfDetector(g711, events) } : {}),
+      onDigit,
+    });
+  }
+
+  get state(): CaptureState {
+    return this.gate.state;
+  }
+
+  /** Live position on the call's clock. */
+  private now(): number {
+    return Math.floor((performance.now() - this.t0) * SAMPLES_PER_MS);
+  }
+
+  /** A digit from either leg, by RFC 4733, in-band or SIP INFO: the agent's key sequences act on it. */
+  onDigit(leg: LegName, digit: string): void {
+    if (leg === 'agent') this.keys?.push(digit);
+  }
+
+  /** A digit that came as SIP INFO: it has no place in the audio, so the window reaches back over the hold-back. */
+  onInfoDigit(leg: LegName, digit: string, durationMs: number): void {
+    const now = this.now();
+    const holdback = (this.call.deps.jitterMs + this.call.deps.lookbackMs) * SAMPLES_PER_MS;
+    this.gate.tone(now - holdback, now + durationMs * SAMPLES_PER_MS, 'info', leg);
+    this.onDigit(leg, digit);
+  }
+
+  pause(trigger: string, by: string): boolean {
+    const ok = this.gate.pause(this.now(), trigger, by);
+    if (ok) this.call.log.info({ trigger, by }, 'capture paused');
+    return ok;
+  }
+
+  resume(trigger: string, by: string): boolean {
+    const ok = this.gate.resume(this.now());
+    if (ok) this.call.log.info({ trigger, by }, 'capture resumed');
+    return ok;
+  }
+
+  /**
+   * Ends capture of both legs now (what is buffered is written, minus any
+   * open window) and closes the segments. Idempotent.
+   */
+  stop(trigger: string, by: string): Promise<void> {
+    if (this.closing) return this.closing;
+    const live = performance.now();
+    this.gate.stop(this.now());
+    this.stopped = { at: new Date().toISOString(), trigger, by };
+    this.call.log.info({ trigger, by }, 'capture stopped');
+    this.closing = this.closeLegs(live);
+    return this.closing;
+  }
+
+  /** The call ended: the legs stop at the end of the call. */
+  end(): Promise<void> {
+    this.closing ??= this.closeLegs(performance.now());
+    return this.closing;
+  }
+
+  /** Closes the open segments at the live position and opens new ones naming `operator` (a transfer with `split`). */
+  split(operator: string | undefined): void {
+    if (this.closing) return;
+    const pos = this.now();
+    for (const r of this.recordings.values()) r.capture.at(pos, () => r.sink.split(operator));
+  }
+
+  /** Records the transfer and applies the line's policy; payment targets and unrecorded extensions always stop. */
+  async transfer(t: { shape: TransferShape; target: string; from?: string; to?: string; forced?: string }): Promise<void> {
+    const line: LineConfig = this.call.line;
+    const action = this.closing ? 'none' : t.forced !== undefined ? 'stop' : line.onTransfer;
+    this.transfers.push({
+      at: new Date().toISOString(),
+      shape: t.shape,
+      target: t.target,
+      ...(t.from !== undefined ? { from: t.from } : {}),
+      ...(t.to !== undefined ? { to: t.to } : {}),
+      action,
+      ...(t.forced !== undefined ? { reason: t.forced } : {}),
+    });
+    this.call.log.info({ shape: t.shape, target: t.target, from: t.from, to: t.to, action, reason: t.forced }, 'transfer');
+    if (action === 'stop') await this.stop(t.forced ?? `transfer-${t.shape}`, t.from ?? 'agent');
+    else if (action === 'split') this.split(t.to);
+  }
+
+  /**
+   * The caller does not want to be recorded: capture stops now and, when the
+   * line says so, every segment already captured is removed from the spool
+   * and the store. Resolves with the number of segments discarded.
+   */
+  async optOutNow(by: string): Promise<number> {
+    await this.stop('opt-out', by);
+    const { line, deps } = this.call;
+    const keys = this.segmentKeys();
+    const discard = line.optOut.discard && deps.discard !== undefined;
+    this.optOut = { at: new Date().toISOString(), by, discarded: discard };
+    if (!discard || !deps.discard) return 0;
+    const r = await deps.discard(keys);
+    this.call.log.warn({ by, segments: keys.length, spool: r.spool, store: r.store, pending: r.pending }, 'opt-out: captured audio discarded');
+    return keys.length;
+  }
+
+  pausedWindows(): PausedWindow[] {
+    return this.gate.pausedWindows();
+  }
+
+  segmentKeys(): string[] {
+    return [...this.recordings.values()].flatMap((r) => r.sink.segments.map((s) => s.key));
+  }
+
+  private async closeLegs(liveMs: number): Promise<void> {
+    await Promise.all(
+      [...this.recordings.values()].map(async (r) => {
+        this.call.deps.captureClock.remove(r.capture);
+        try {
+          await r.capture.stop(liveMs);
+        } catch (err) {
+          this.call.log.error({ err, leg: r.leg }, 'segment did not close');
+        }
+      }),
+    );
+  }
+}

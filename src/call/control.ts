@@ -1,0 +1,73 @@
+/**
+ * The gateway's side of the control API: what an operator or a compliance
+ * tool may see of the active calls and do to their capture. The HTTP layer
+ * (control/) only translates; every rule about what is allowed lives here.
+ */
+import type { ActiveCallView, CaptureControl } from '../control/types.js';
+import { ControlError } from '../control/errors.js';
+import type { Call } from './call.js';
+import type { CallCapture } from './call-capture.js';
+
+export function viewOf(call: Call): ActiveCallView {
+  const capture = call.capture;
+  return {
+    callId: call.id,
+    line: call.line.name,
+    direction: call.direction,
+    callerNumber: call.req.callingNumber,
+    calledNumber: call.req.calledNumber,
+    ...(call.operator !== undefined ? { operator: call.operator } : {}),
+    startedAt: call.startedAt.toISOString(),
+    capture: capture ? capture.state : 'unrecorded',
+    pausedWindows: capture ? capture.pausedWindows() : [],
+  };
+}
+
+export class GatewayControl implements CaptureControl {
+  constructor(private readonly calls: ReadonlyMap<string, Call>) {}
+
+  list(): ActiveCallView[] {
+    return [...this.calls.values()].filter((c) => !c.ended).map(viewOf);
+  }
+
+  get(callId: string): ActiveCallView | undefined {
+    const call = this.calls.get(callId);
+    return call && !call.ended ? viewOf(call) : undefined;
+  }
+
+  pause(callId: string, by: string): ActiveCallView {
+    const { call, capture } = this.running(callId);
+    if (capture.state === 'paused') throw new ControlError('already-paused', `capture of call ${callId} is already paused`);
+    capture.pause('api', by);
+    return viewOf(call);
+  }
+
+  resume(callId: string, by: string): ActiveCallView {
+    const { call, capture } = this.running(callId);
+    if (capture.state !== 'paused') throw new ControlError('not-paused', `capture of call ${callId} is not paused`);
+    capture.resume('api', by);
+    return viewOf(call);
+  }
+
+  async stop(callId: string, by: string): Promise<ActiveCallView> {
+    const { call, capture } = this.running(callId);
+    await capture.stop('api', by);
+    return viewOf(call);
+  }
+
+  async optOut(callId: string, by: string): Promise<{ call: ActiveCallView; discarded: number }> {
+    const { call, capture } = this.running(callId);
+    const discarded = await capture.optOutNow(by);
+    return { call: viewOf(call), discarded };
+  }
+
+  /** The call, when it is active and its capture can still change. */
+  private running(callId: string): { call: Call; capture: CallCapture } {
+    const call = this.calls.get(callId);
+    if (!call || call.ended) throw new ControlError('call-not-found', `no active call ${callId}`);
+    const capture = call.capture;
+    if (!capture) throw new ControlError('not-recorded', `call ${callId} is not being recorded`);
+    if (capture.state === 'stopped') throw new ControlError('stopped', `capture of call ${callId} has already stopped`);
+    return { call, capture };
+  }
+}

@@ -1,0 +1,251 @@
+/**
+ * The HTTP control API: list the active calls, and pause, resume, stop or
+ * opt a call out of recording. node:http only. Every request must carry the
+ * bearer token; every action, and every refused token, goes to the audit log
+ * before the answer goes out, so a client that saw an answer can rely on the
+ * record being there.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { AuditEntry, AuditSink } from '../access/audit.js';
+import type { Logger } from '../ops/log.js';
+import { bearerCheck, type AuthOutcome } from './auth.js';
+import { DEFAULT_BY, parseActionBody, readBody } from './body.js';
+import { ControlError, isControlError } from './errors.js';
+import { rawErrorResponse, sendError, sendJson } from './reply.js';
+import { getCall, matchRoute, runAction, type Action } from './routes.js';
+import type { CaptureControl } from './types.js';
+
+export interface ControlServerOptions {
+  /** Address to bind: loopback unless operators reach the API from elsewhere. */
+  readonly listen: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  readonly token: string;
+  readonly control: CaptureControl;
+  readonly audit: AuditSink;
+  readonly log: Logger;
+  /** A client must send all its headers within this (slow-header clients hold sockets). Default 10 s. */
+  readonly headersTimeoutMs?: number;
+  /** ...and the whole request within this. Default 30 s. */
+  readonly requestTimeoutMs?: number;
+  /** Connections beyond this are refused. Default 64. */
+  readonly maxConnections?: number;
+}
+
+export interface ControlStats {
+  requests: number;
+  /** Requests refused for a missing, malformed or wrong token. */
+  unauthorized: number;
+  /** Requests node's parser refused: malformed, headers too large, too slow. */
+  malformed: number;
+  /** Audit records that could not be written (each also logged as an error). */
+  auditFailures: number;
+}
+
+export interface ControlServer {
+  readonly address: string;
+  readonly port: number;
+  readonly stats: Readonly<ControlStats>;
+  /** Stops accepting, lets requests in flight finish for a moment, then cuts the rest. Idempotent. */
+  close(): Promise<void>;
+}
+
+const MAX_HEADER_SIZE = 8192;
+const CLOSE_GRACE_MS = 1000;
+const WARN_INTERVAL_MS = 1000;
+
+function normaliseAddress(address: string | undefined): string {
+  if (address === undefined) return 'unknown';
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  return mapped?.[1] ?? address;
+}
+
+/** The path of the request target, without its query; undefined for a target that has none (`*`). */
+function pathnameOf(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  // The usual origin-form ("/calls/x?y") is cut as is: resolving it as a URL would read "//x/y" as a host.
+  if (url.startsWith('/')) return url.split(/[?#]/, 1)[0];
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function startControlServer(opts: ControlServerOptions): Promise<ControlServer> {
+  const log = opts.log.child({ component: 'control' });
+  const checkToken = bearerCheck(opts.token);
+  const headersTimeout = opts.headersTimeoutMs ?? 10_000;
+  const requestTimeout = Math.max(opts.requestTimeoutMs ?? 30_000, headersTimeout);
+  const stats: ControlStats = { requests: 0, unauthorized: 0, malformed: 0, auditFailures: 0 };
+  let lastUnauthorizedWarn = 0;
+
+  /** The answer still goes out when the record cannot be written: the action has happened either way. */
+  async function record(entry: AuditEntry): Promise<void> {
+    try {
+      await opts.audit.append(entry);
+    } catch (err) {
+      stats.auditFailures++;
+      log.error({ err, action: entry.action, callId: entry.callId, by: entry.by, outcome: entry.outcome }, 'audit record not written');
+    }
+  }
+
+  /** A token-guessing flood must not flood the log: one line a second, with the running count. */
+  function warnUnauthorized(remote: string, why: AuthOutcome): void {
+    const now = Date.now();
+    if (now - lastUnauthorizedWarn < WARN_INTERVAL_MS) return;
+    lastUnauthorizedWarn = now;
+    log.warn({ remote, why, unauthorized: stats.unauthorized }, 'control request refused: bad or missing token');
+  }
+
+  function toControlError(err: unknown, context: Record<string, unknown>): ControlError {
+    if (isControlError(err)) return err;
+    log.error({ err, ...context }, 'control request failed');
+    return new ControlError('internal', 'internal error', { cause: err });
+  }
+
+  async function handleAction(req: IncomingMessage, res: ServerResponse, action: Action, callId: string, remote: string): Promise<void> {
+    let by = DEFAULT_BY;
+    let reason: string | undefined;
+    try {
+      const body = parseActionBody(await readBody(req));
+      by = body.by;
+      reason = body.reason;
+      const result = await runAction(opts.control, action, callId, by);
+      const discarded = 'discarded' in result ? result.discarded : undefined;
+      await record({ action, callId, by, outcome: 'ok', details: { remote, reason, capture: result.call.capture, discarded } });
+      log.info({ action, callId, by, remote, capture: result.call.capture, discarded }, 'capture control action');
+      sendJson(req, res, 200, JSON.stringify(result));
+    } catch (err) {
+      const e = toControlError(err, { action, callId, by });
+      await record({ action, callId, by, outcome: e.code, details: { remote, reason } });
+      sendError(req, res, e);
+    }
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    stats.requests++;
+    const remote = normaliseAddress(req.socket.remoteAddress);
+    const method = req.method ?? '';
+    const path = pathnameOf(req.url);
+
+    const auth = checkToken(req.headers.authorization);
+    if (auth !== 'ok') {
+      stats.unauthorized++;
+      warnUnauthorized(remote, auth);
+      // The path only (a query string could carry a token given in the wrong place), cut short.
+      await record({ action: 'unauthorized', by: 'unauthenticated', outcome: 'unauthorized', details: { remote, method, path: path?.slice(0, 256), why: auth } });
+      sendError(req, res, new ControlError('unauthorized', 'a valid bearer token is required'), { 'www-authenticate': 'Bearer' });
+      return;
+    }
+
+    let match;
+    try {
+      match = path === undefined ? undefined : matchRoute(path);
+    } catch (err) {
+      sendError(req, res, toControlError(err, { method, path }));
+      return;
+    }
+    if (!match) {
+      sendError(req, res, new ControlError('not-found', `no route ${method} ${path ?? ''}`));
+      return;
+    }
+    if (method !== match.method) {
+      sendError(req, res, new ControlError('method-not-allowed', `${path ?? ''} accepts ${match.method} only`), { allow: match.method });
+      return;
+    }
+
+    const { route } = match;
+    try {
+      switch (route.kind) {
+        case 'health':
+          sendJson(req, res, 200, JSON.stringify({ status: 'ok' }));
+          return;
+        case 'list':
+          sendJson(req, res, 200, JSON.stringify({ calls: opts.control.list() }));
+          return;
+        case 'get':
+          sendJson(req, res, 200, JSON.stringify(getCall(opts.control, route.callId)));
+          return;
+        case 'action':
+          await handleAction(req, res, route.action, route.callId, remote);
+          return;
+      }
+    } catch (err) {
+      sendError(req, res, toControlError(err, { method, path }));
+    }
+  }
+
+  const server = createServer(
+    {
+      maxHeaderSize: MAX_HEADER_SIZE,
+      headersTimeout: headersTimeout,
+      requestTimeout: requestTimeout,
+      // The default (30 s) is how often the timeouts above are checked at all.
+      connectionsCheckingInterval: Math.min(1000, Math.max(10, Math.floor(headersTimeout / 2))),
+      // Host names mean nothing here, and node's own refusal of a missing Host would not be JSON.
+      requireHostHeader: false,
+    },
+    (req, res) => {
+      handle(req, res).catch((err: unknown) => {
+        log.error({ err }, 'control request handler failed');
+        if (!res.headersSent) sendError(req, res, new ControlError('internal', 'internal error'));
+        else res.destroy();
+      });
+    },
+  );
+  server.maxConnections = opts.maxConnections ?? 64;
+  // A client that stops reading its answer holds the socket; idle sockets are destroyed after this.
+  server.setTimeout(requestTimeout * 2);
+
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    stats.malformed++;
+    // An answer already under way on this socket (pipelined garbage after a good request) must not be interleaved.
+    const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    if (err.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent === true) {
+      socket.destroy();
+      return;
+    }
+    const [status, message] =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'request headers too large']
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? [408, 'request timed out']
+          : [400, 'malformed request'];
+    log.debug({ code: err.code, remote: normaliseAddress((socket as Socket).remoteAddress) }, 'control request refused by the parser');
+    socket.end(rawErrorResponse(status, message));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: opts.listen, port: opts.port }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  // After start-up, a socket error must be logged, not thrown into the process.
+  server.on('error', (err) => log.error({ err }, 'control server error'));
+
+  const bound = server.address() as AddressInfo;
+  log.info({ address: bound.address, port: bound.port }, 'control API listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    address: bound.address,
+    port: bound.port,
+    stats,
+    close(): Promise<void> {
+      closing ??= new Promise<void>((resolve) => {
+        const cut = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+        server.close(() => {
+          clearTimeout(cut);
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,40 @@
+/**
+ * What the control API sees of the gateway: a view of each active call and the
+ * few capture actions an operator or a compliance tool may take on it. The
+ * gateway implements `CaptureControl`; the HTTP layer only translates.
+ */
+
+/** `unrecorded`: the call was carried without capture (line policy or recording unavailable). */
+export type CaptureState = 'recording' | 'paused' | 'stopped' | 'unrecorded';
+
+/** One stretch of a call that was deliberately not captured (card details, an opt-out). */
+export interface PausedWindowView {
+  start: string;
+  /** Absent while the window is still open. */
+  end?: string;
+  trigger: string;
+  by: string;
+}
+
+export interface ActiveCallView {
+  callId: string;
+  line: string;
+  direction: 'inbound' | 'outbound';
+  callerNumber: string;
+  calledNumber: string;
+  operator?: string;
+  startedAt: string;
+  capture: CaptureState;
+  pausedWindows: PausedWindowView[];
+}
+
+/** Every action throws (or rejects with) a `ControlError` when the call or its capture state forbids it. */
+export interface CaptureControl {
+  list(): ActiveCallView[];
+  get(callId: string): ActiveCallView | undefined;
+  pause(callId: string, by: string): ActiveCallView;
+  resume(callId: string, by: string): ActiveCallView;
+  stop(callId: string, by: string): Promise<ActiveCallView>;
+  /** Stops capture; when the line's policy says so, deletes what was captured. */
+  optOut(callId: string, by: string): Promise<{ call: ActiveCallView; discarded: number }>;
+}

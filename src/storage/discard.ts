@@ -1,0 +1,74 @@
+/**
+ * Discarding a call's recordings (an opt-out): the uploader forgets them and
+ * the spool drops them, then every object is deleted from the store. A store
+ * that is down does not make the discard fail or the recording survive: the
+ * deletes are retried with backoff until they succeed, and counted meanwhile.
+ */
+import { silentLogger, type Logger } from '../ops/log.js';
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+import type { ObjectStore } from './store.js';
+import type { Uploader } from './uploader.js';
+
+export interface DiscardResult {
+  /** Spool entries removed before they were uploaded (or while they were). */
+  readonly spool: number;
+  /** Objects deleted from the store now. */
+  readonly store: number;
+  /** Objects whose delete failed and is being retried in the background. */
+  readonly pending: number;
+}
+
+export interface DiscardOptions {
+  readonly uploader: Uploader;
+  readonly store: ObjectStore;
+  readonly logger?: Logger;
+  readonly backoff?: BackoffOptions;
+}
+
+export class Discarder {
+  private readonly log: Logger;
+  private readonly backoff: BackoffOptions;
+  private readonly retrying = new Set<string>();
+
+  constructor(private readonly opts: DiscardOptions) {
+    this.log = opts.logger ?? silentLogger();
+    this.backoff = opts.backoff ?? DEFAULT_BACKOFF;
+  }
+
+  /** Deletes still owed to a store that was down. */
+  get pending(): number {
+    return this.retrying.size;
+  }
+
+  async discard(keys: readonly string[]): Promise<DiscardResult> {
+    const spool = await this.opts.uploader.forget(keys);
+    let store = 0;
+    for (const key of keys) {
+      if (await this.tryDelete(key)) store++;
+      else this.retry(key, 1);
+    }
+    return { spool, store, pending: keys.length - store };
+  }
+
+  private async tryDelete(key: string): Promise<boolean> {
+    try {
+      await this.opts.store.delete(key);
+      return true;
+    } catch (err) {
+      this.log.warn({ err, key }, 'discard: delete failed; retrying');
+      return false;
+    }
+  }
+
+  private retry(key: string, attempt: number): void {
+    this.retrying.add(key);
+    const timer = setTimeout(() => {
+      void this.tryDelete(key).then((ok) => {
+        if (!ok) return this.retry(key, attempt + 1);
+        this.retrying.delete(key);
+        this.log.info({ key, attempts: attempt + 1 }, 'discard: delete succeeded after retrying');
+      });
+    }, backoffDelay(attempt, this.backoff));
+    timer.unref();
+  }
+}

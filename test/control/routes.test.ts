@@ -1,0 +1,210 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { verifyAuditLog } from '../../src/access/audit.js';
+import type { ActiveCallView } from '../../src/control/types.js';
+import { readAudit, startHarness, TOKEN, type ErrorReply } from './harness.js';
+
+test('GET /calls lists the active calls and GET /calls/:id shows one', async (t) => {
+  const h = await startHarness(t);
+  h.control.add('a1@trunk');
+  h.control.add('b2@trunk', 'unrecorded');
+
+  const list = await h.call('/calls');
+  assert.equal(list.status, 200);
+  assert.match(list.headers.get('content-type') ?? '', /^application\/json/);
+  const { calls } = (await list.json()) as { calls: ActiveCallView[] };
+  assert.deepEqual(
+    calls.map((c) => [c.callId, c.capture]),
+    [
+      ['a1@trunk', 'recording'],
+      ['b2@trunk', 'unrecorded'],
+    ],
+  );
+
+  // Call-IDs hold characters a path must percent-encode.
+  const one = await h.call(`/calls/${encodeURIComponent('a1@trunk')}`);
+  assert.equal(one.status, 200);
+  assert.deepEqual(((await one.json()) as { call: ActiveCallView }).call, h.control.get('a1@trunk'));
+
+  const missing = await h.call('/calls/nobody');
+  assert.equal(missing.status, 404);
+  assert.equal(((await missing.json()) as ErrorReply).error.code, 'call-not-found');
+
+  const health = await h.call('/health');
+  assert.equal(health.status, 200);
+  assert.deepEqual(await health.json(), { status: 'ok' });
+
+  // Reads change nothing and are not audited.
+  assert.equal(h.audit.lastSeq, 0);
+});
+
+test('pause, resume, stop and opt-out act on the call, attribute it and are audited in order', async (t) => {
+  const h = await startHarness(t);
+  h.control.add('c1');
+  h.control.add('c2');
+
+  const paused = await h.call('/calls/c1/pause', { method: 'POST', body: JSON.stringify({ by: 'jsmith', reason: 'card details' }) });
+  assert.equal(paused.status, 200);
+  const p = ((await paused.json()) as { call: ActiveCallView }).call;
+  assert.equal(p.capture, 'paused');
+  assert.equal(p.pausedWindows[0]?.by, 'jsmith');
+
+  // No body at all: attributed to "api".
+  const resumed = await h.call('/calls/c1/resume', { method: 'POST' });
+  assert.equal(resumed.status, 200);
+  assert.equal(((await resumed.json()) as { call: ActiveCallView }).call.capture, 'recording');
+
+  const stopped = await h.call('/calls/c1/stop', { method: 'POST', body: '{}' });
+  assert.equal(stopped.status, 200);
+  assert.equal(h.control.get('c1')?.capture, 'stopped');
+
+  h.control.discardOnOptOut = 3;
+  const optedOut = await h.call('/calls/c2/opt-out', { method: 'POST', body: JSON.stringify({ by: 'ivr' }) });
+  assert.equal(optedOut.status, 200);
+  const o = (await optedOut.json()) as { call: ActiveCallView; discarded: number };
+  assert.equal(o.call.capture, 'stopped');
+  assert.equal(o.discarded, 3);
+
+  const records = await readAudit(h.auditFile);
+  assert.deepEqual(
+    records.map((r) => [r['seq'], r['action'], r['callId'], r['by'], r['outcome']]),
+    [
+      [1, 'pause', 'c1', 'jsmith', 'ok'],
+      [2, 'resume', 'c1', 'api', 'ok'],
+      [3, 'stop', 'c1', 'api', 'ok'],
+      [4, 'opt-out', 'c2', 'ivr', 'ok'],
+    ],
+  );
+  const first = records[0]?.['details'] as Record<string, unknown>;
+  assert.equal(first['reason'], 'card details');
+  assert.equal(first['remote'], '127.0.0.1');
+  assert.equal((records[3]?.['details'] as Record<string, unknown>)['discarded'], 3);
+  assert.deepEqual(await verifyAuditLog(h.auditFile), { ok: true, records: 4 });
+});
+
+test('an action the capture state forbids is a 409 with its code, changes nothing and is audited', async (t) => {
+  const h = await startHarness(t);
+  h.control.add('live');
+  h.control.add('plain', 'unrecorded');
+  const post = async (path: string): Promise<[number, string]> => {
+    const r = await h.call(path, { method: 'POST', body: JSON.stringify({ by: 'sup' }) });
+    return [r.status, ((await r.json()) as ErrorReply).error.code];
+  };
+
+  assert.deepEqual(await post('/calls/live/resume'), [409, 'not-paused']);
+  assert.equal((await h.call('/calls/live/pause', { method: 'POST' })).status, 200);
+  assert.deepEqual(await post('/calls/live/pause'), [409, 'already-paused']);
+  assert.deepEqual(await post('/calls/plain/pause'), [409, 'not-recorded']);
+  assert.deepEqual(await post('/calls/ghost/stop'), [404, 'call-not-found']);
+  assert.equal((await h.call('/calls/live/stop', { method: 'POST' })).status, 200);
+  assert.deepEqual(await post('/calls/live/resume'), [409, 'stopped']);
+  assert.deepEqual(await post('/calls/live/opt-out'), [409, 'stopped']);
+
+  assert.equal(h.control.get('plain')?.capture, 'unrecorded');
+  assert.equal(h.control.get('live')?.pausedWindows.length, 1);
+  const outcomes = (await readAudit(h.auditFile)).map((r) => `${String(r['action'])}:${String(r['outcome'])}`);
+  assert.deepEqual(outcomes, [
+    'resume:not-paused',
+    'pause:ok',
+    'pause:already-paused',
+    'pause:not-recorded',
+    'stop:call-not-found',
+    'stop:ok',
+    'resume:stopped',
+    'opt-out:stopped',
+  ]);
+});
+
+test('a malformed or oversized body is refused before the call is touched, and audited', async (t) => {
+  const h = await startHarness(t);
+  h.control.add('c1');
+  const cases: [string, number, string][] = [
+    ['{"by": "jsmith"', 400, 'bad-request'],
+    ['["jsmith"]', 400, 'bad-request'],
+    ['"jsmith"', 400, 'bad-request'],
+    ['null', 400, 'bad-request'],
+    ['{"By": "jsmith"}', 400, 'bad-request'],
+    ['{"by": ""}', 400, 'bad-request'],
+    ['{"by": 42}', 400, 'bad-request'],
+    [JSON.stringify({ by: 'x'.repeat(65) }), 400, 'bad-request'],
+    [JSON.stringify({ by: 'a\nb' }), 400, 'bad-request'],
+    [JSON.stringify({ reason: 7 }), 400, 'bad-request'],
+    [JSON.stringify({ by: 'jsmith', reason: 'r'.repeat(5000) }), 413, 'payload-too-large'],
+  ];
+  for (const [body, status, code] of cases) {
+    const r = await h.call('/calls/c1/pause', { method: 'POST', body });
+    assert.equal(r.status, status, body.slice(0, 40));
+    const reply = (await r.json()) as ErrorReply;
+    assert.equal(reply.error.code, code, body.slice(0, 40));
+    assert.equal(typeof reply.error.message, 'string');
+  }
+  assert.equal(h.control.get('c1')?.capture, 'recording');
+  const records = await readAudit(h.auditFile);
+  assert.equal(records.length, cases.length);
+  assert.deepEqual(
+    records.map((r) => r['outcome']),
+    cases.map(([, , code]) => code),
+  );
+});
+
+test('a body streamed without a length is cut at the limit', async (t) => {
+  const h = await startHarness(t);
+  h.control.add('c1');
+  const chunk = new TextEncoder().encode(' '.repeat(1024));
+  let sent = 0;
+  // Endless: only the server's limit ends it.
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      sent += chunk.length;
+      controller.enqueue(chunk);
+    },
+  });
+  const r = await fetch(`${h.base}/calls/c1/pause`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}` },
+    body,
+    duplex: 'half',
+  });
+  assert.equal(r.status, 413);
+  assert.equal(((await r.json()) as ErrorReply).error.code, 'payload-too-large');
+  assert.ok(sent > 4096);
+  assert.equal(h.control.get('c1')?.capture, 'recording');
+});
+
+test('unknown routes are 404, wrong methods 405 naming the right one, bad call ids 400', async (t) => {
+  const h = await startHarness(t);
+  h.control.add('c1');
+  const expect = async (path: string, method: string, status: number, code: string): Promise<Response> => {
+    const r = await h.call(path, { method });
+    assert.equal(r.status, status, `${method} ${path}`);
+    assert.equal(((await r.json()) as ErrorReply).error.code, code, `${method} ${path}`);
+    return r;
+  };
+  await expect('/', 'GET', 404, 'not-found');
+  await expect('/calls/', 'GET', 404, 'not-found');
+  await expect('/calls/c1/explode', 'POST', 404, 'not-found');
+  await expect('/calls/c1/pause/now', 'POST', 404, 'not-found');
+  await expect('/nothing', 'DELETE', 404, 'not-found');
+  const r = await expect('/calls/c1/pause', 'GET', 405, 'method-not-allowed');
+  assert.equal(r.headers.get('allow'), 'POST');
+  assert.equal((await expect('/calls', 'POST', 405, 'method-not-allowed')).headers.get('allow'), 'GET');
+  await expect('/health', 'DELETE', 405, 'method-not-allowed');
+  await expect('/calls/%E0%A4%A', 'GET', 400, 'bad-request');
+  await expect(`/calls/${'x'.repeat(300)}`, 'GET', 400, 'bad-request');
+  // A query string is ignored, not part of the call id.
+  assert.equal((await h.call('/calls/c1?verbose=1')).status, 200);
+  assert.equal(h.control.get('c1')?.capture, 'recording');
+});
+
+test('an unexpected failure of the gateway is a 500 that tells nothing, is logged and audited, and the server carries on', async (t) => {
+  const h = await startHarness(t);
+  h.control.add('c1');
+  const r = await h.call('/calls/explodes/stop', { method: 'POST' });
+  assert.equal(r.status, 500);
+  const reply = (await r.json()) as ErrorReply;
+  assert.deepEqual(reply, { error: { code: 'internal', message: 'internal error' } });
+  assert.ok(h.logLines().some((l) => l['level'] === 50 && JSON.stringify(l).includes('secret internal detail')));
+  const [rec] = await readAudit(h.auditFile);
+  assert.equal(rec?.['outcome'], 'internal');
+  assert.equal((await h.call('/calls/c1/pause', { method: 'POST' })).status, 200);
+});
