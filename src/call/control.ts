@@ -24,6 +24,9 @@ export function viewOf(call: Call): ActiveCallView {
 }
 
 export class GatewayControl implements CaptureControl {
+  /** Opt-outs under way: a second request while the first is still discarding must not run it again. */
+  private readonly optingOut = new WeakSet<CallCapture>();
+
   constructor(private readonly calls: ReadonlyMap<string, Call>) {}
 
   list(): ActiveCallView[] {
@@ -55,19 +58,32 @@ export class GatewayControl implements CaptureControl {
     return viewOf(call);
   }
 
+  /**
+   * Allowed after a stop too (by the API, or a transfer): the caller's wish
+   * covers what was captured before the stop, which the line may say to
+   * discard. Only a second opt-out is refused.
+   */
   async optOut(callId: string, by: string): Promise<{ call: ActiveCallView; discarded: number }> {
-    const { call, capture } = this.running(callId);
+    const { call, capture } = this.captured(callId);
+    if (capture.optOut || this.optingOut.has(capture)) throw new ControlError('stopped', `call ${callId} has already been opted out of recording`);
+    this.optingOut.add(capture);
     const discarded = await capture.optOutNow(by);
     return { call: viewOf(call), discarded };
   }
 
   /** The call, when it is active and its capture can still change. */
   private running(callId: string): { call: Call; capture: CallCapture } {
+    const found = this.captured(callId);
+    if (found.capture.state === 'stopped') throw new ControlError('stopped', `capture of call ${callId} has already stopped`);
+    return found;
+  }
+
+  /** The call, when it is active and was captured (capture may have stopped since). */
+  private captured(callId: string): { call: Call; capture: CallCapture } {
     const call = this.calls.get(callId);
     if (!call || call.ended) throw new ControlError('call-not-found', `no active call ${callId}`);
     const capture = call.capture;
     if (!capture) throw new ControlError('not-recorded', `call ${callId} is not being recorded`);
-    if (capture.state === 'stopped') throw new ControlError('stopped', `capture of call ${callId} has already stopped`);
     return { call, capture };
   }
 }

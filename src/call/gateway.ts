@@ -161,7 +161,9 @@ export class Gateway extends TypedEmitter<GatewayEvents> {
       if (out.kind === 'reject') return this.refuse(req, res, out.status, out.reason);
       // An outbound call with no nominated line is still carried, through the gateway, unrecorded.
       const line = out.line ?? unrecordedLine(out.pbx.name);
-      this.startCall(req, res, { line, direction: 'outbound', target: out.target, record: out.record, from: out.pbx.name, ...(req.callingNumber ? { operator: req.callingNumber } : {}) }, false);
+      // A confidential number is never recorded, whichever side dials it.
+      const record = out.record && !matchesTarget(line.unrecordedExtensions, req.calledNumber);
+      this.startCall(req, res, { line, direction: 'outbound', target: out.target, record, from: out.pbx.name, ...(req.callingNumber ? { operator: req.callingNumber } : {}) }, false);
       return;
     }
     const decision = this.router.route(req.source.address, req.calledNumber, now);

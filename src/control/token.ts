@@ -5,9 +5,11 @@
  * token itself is never logged; where it lives is.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, link, mkdir, open, readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { ConfigError } from '../config/errors.js';
 import type { ControlConfig } from '../config/types.js';
+import { DIR_MODE, FILE_MODE, isErrno, syncDir, tempPathFor, unlinkIfPresent, writeAll } from '../storage/atomic.js';
 import { MIN_TOKEN_LENGTH } from './auth.js';
 
 export interface ControlToken {
@@ -17,19 +19,74 @@ export interface ControlToken {
   readonly created: boolean;
 }
 
+const PATH = 'control.tokenFile';
+
+/**
+ * The token in `file`, or undefined when there is no file. A file other users
+ * can read is made private first: anyone holding the token can stop recordings.
+ */
+async function readToken(file: string): Promise<string | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return undefined;
+    throw err;
+  }
+  const token = text.trim();
+  // A token with a space in it could never be sent in an Authorization header: every request would be refused.
+  if (token.length < MIN_TOKEN_LENGTH || /\s/.test(token)) {
+    throw new ConfigError(file, [{ path: PATH, message: `must hold one token of at least ${MIN_TOKEN_LENGTH} characters, no spaces` }]);
+  }
+  const { mode } = await stat(file);
+  if ((mode & 0o077) !== 0) {
+    try {
+      await chmod(file, FILE_MODE);
+    } catch (err) {
+      throw new ConfigError(file, [{ path: PATH, message: 'is readable by other users and could not be made private (mode 0600)' }], { cause: err });
+    }
+  }
+  return token;
+}
+
+/**
+ * Writes a new token to a temp file, then links it in under `file`: the file
+ * appears whole or not at all (a crash never leaves an empty token file
+ * behind), and link() refuses a name that exists, so of two gateways
+ * starting at once exactly one makes the token. Undefined when the other did.
+ */
+async function makeToken(file: string): Promise<string | undefined> {
+  const token = randomBytes(32).toString('base64url');
+  const tmp = tempPathFor(file);
+  const fh = await open(tmp, 'wx', FILE_MODE);
+  try {
+    try {
+      await writeAll(fh, Buffer.from(`${token}\n`));
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await link(tmp, file);
+  } catch (err) {
+    if (isErrno(err, 'EEXIST')) return undefined;
+    throw err;
+  } finally {
+    await unlinkIfPresent(tmp);
+  }
+  await syncDir(dirname(file));
+  return token;
+}
+
 export async function loadControlToken(config: ControlConfig): Promise<ControlToken> {
   if (config.token !== undefined) return { token: config.token, created: false };
   const file = config.tokenFile;
-  try {
-    const token = (await readFile(file, 'utf8')).trim();
-    if (token.length < MIN_TOKEN_LENGTH) throw new Error(`control.tokenFile ${file} holds fewer than ${MIN_TOKEN_LENGTH} characters`);
-    return { token, file, created: false };
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-  const token = randomBytes(32).toString('base64url');
-  // 'wx': two gateways starting at once must not each write a different token.
-  await writeFile(file, token + '\n', { mode: 0o600, flag: 'wx' });
-  return { token, file, created: true };
+  const found = await readToken(file);
+  if (found !== undefined) return { token: found, file, created: false };
+  await mkdir(dirname(file), { recursive: true, mode: DIR_MODE });
+  const made = await makeToken(file);
+  if (made !== undefined) return { token: made, file, created: true };
+  // Another gateway made it between our read and our link: its token is the one.
+  const theirs = await readToken(file);
+  if (theirs === undefined) throw new ConfigError(file, [{ path: PATH, message: 'was removed while the gateway was starting' }]);
+  return { token: theirs, file, created: false };
 }

@@ -41,13 +41,25 @@ export class Discarder {
   }
 
   async discard(keys: readonly string[]): Promise<DiscardResult> {
-    const spool = await this.opts.uploader.forget(keys);
-    let store = 0;
-    for (const key of keys) {
-      if (await this.tryDelete(key)) store++;
-      else this.retry(key, 1);
+    let spool = 0;
+    try {
+      spool = await this.opts.uploader.forget(keys);
+    } catch (err) {
+      // An entry the spool could not drop is no reason to leave what the store holds: go on deleting.
+      this.log.error({ err, keys: keys.length }, 'discard: spool entries not all removed');
     }
-    return { spool, store, pending: keys.length - store };
+    let store = 0;
+    let pending = 0;
+    for (const key of new Set(keys)) {
+      // A key already owed to the store (a second opt-out request) keeps its one retry loop.
+      if (this.retrying.has(key)) pending++;
+      else if (await this.tryDelete(key)) store++;
+      else {
+        pending++;
+        this.retry(key, 1);
+      }
+    }
+    return { spool, store, pending };
   }
 
   private async tryDelete(key: string): Promise<boolean> {

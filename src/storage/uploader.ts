@@ -296,30 +296,57 @@ export class Uploader extends TypedEmitter<UploaderEvents> {
   /**
    * Stops uploading `keys` for good (an opt-out that discards the call):
    * queued and retrying uploads are dropped, running ones aborted, and their
-   * spool entries removed. Deleting what already reached the store is the
-   * caller's part. Resolves with how many spool entries were removed.
+   * spool entries removed. Resolves, with how many spool entries were
+   * removed, once no upload of those keys is under way any more, so that a
+   * delete the caller sends next cannot be overtaken by one. Deleting what
+   * already reached the store is the caller's part. Uploads of other keys
+   * are neither touched nor waited for: a tail of another call may run as
+   * long as that call. Rejects with `SPOOL_CORRUPT` when an entry could not
+   * be removed; every other entry is removed all the same.
    */
   async forget(keys: Iterable<string>): Promise<number> {
     const wanted = new Set(keys);
     for (const key of wanted) this.forgotten.add(key);
-    const running: Promise<void>[] = [];
+    const running: Job[] = [];
     for (const [id, job] of this.jobs) {
       if (!wanted.has(job.entry.meta.key)) continue;
       this.jobs.delete(id);
       if (job.timer) clearTimeout(job.timer);
       job.timer = null;
+      // `abort` is set exactly while an attempt runs; it goes back to null as the attempt settles.
+      if (job.abort) running.push(job);
       job.abort?.abort(new StorageError('STORE_REJECTED', 'recording discarded'));
       this.queue = this.queue.filter((j) => j !== job);
     }
-    running.push(...this.inFlight);
-    await Promise.allSettled(running);
+    // Removing an entry also fails a tail that is waiting for more of it, so its upload ends now.
     let removed = 0;
+    const failures: unknown[] = [];
     for (const entry of this.spool.entries()) {
       if (!wanted.has(entry.meta.key)) continue;
-      await entry.remove();
-      removed++;
+      try {
+        await entry.remove();
+        removed++;
+      } catch (err) {
+        failures.push(err);
+        this.log.error({ err, key: entry.meta.key, entry: entry.id }, 'discarded recording could not be removed from the spool');
+      }
     }
+    // checkDrained() runs each time an attempt settles: the hook to learn when ours have.
+    await new Promise<void>((resolve) => {
+      const check = (): void => {
+        if (running.some((j) => j.abort !== null)) return;
+        this.drainChecks.delete(check);
+        resolve();
+      };
+      this.drainChecks.add(check);
+      check();
+    });
     this.checkDrained();
+    if (failures.length > 0) {
+      throw new StorageError('SPOOL_CORRUPT', `${failures.length} discarded spool entr${failures.length === 1 ? 'y' : 'ies'} could not be removed`, {
+        cause: failures[0],
+      });
+    }
     return removed;
   }
 
