@@ -36,36 +36,54 @@ export interface StartOptions {
  * benchmark pass a writer of their own.
  */
 export async function startGateway(config: GatewayConfig, opts: StartOptions): Promise<RunningGateway> {
-  const pipeline = opts.writer ? undefined : await startRecordingPipeline(config, opts.log);
-  const writer = opts.writer ?? pipeline?.writer;
-  if (!writer) throw new Error('no segment writer');
-  const engine = new EmbeddedSipEngine({
-    listen: config.sip.listen,
-    port: config.sip.port,
-    transports: config.sip.transports,
-    publicAddress: config.sip.publicAddress,
-    timers: config.sip.timers,
-    logger: opts.log.child({ component: 'sip' }),
-  });
+  // What can fail on bad local state (a token file, the audit log) is read before any socket opens.
+  const token = config.control.enabled ? await loadControlToken(config.control) : undefined;
   const audit = await AuditLog.open(config.audit.file);
-  const gateway = new Gateway(config, engine, writer, opts.log, {
-    audit,
-    ...(pipeline ? { canRecord: pipeline.canRecord, discard: pipeline.discard } : {}),
-    ...(opts.now ? { now: opts.now } : {}),
-  });
-  await gateway.start();
+  const opened: (() => Promise<void>)[] = [() => audit.close()];
+  const unwind = async (): Promise<void> => {
+    for (const close of opened.reverse()) await close().catch(() => undefined);
+  };
+  let gateway: Gateway;
+  let engine: SipEngine;
+  let pipeline: RecordingPipeline | undefined;
   let control: ControlServer | undefined;
-  if (config.control.enabled) {
-    const token = await loadControlToken(config.control);
-    control = await startControlServer({
-      listen: config.control.listen,
-      port: config.control.port,
-      token: token.token,
-      control: new GatewayControl(gateway.activeCalls),
-      audit,
-      log: opts.log,
+  try {
+    pipeline = opts.writer ? undefined : await startRecordingPipeline(config, opts.log);
+    const started = pipeline;
+    if (started) opened.push(() => started.stop());
+    const writer = opts.writer ?? pipeline?.writer;
+    if (!writer) throw new Error('no segment writer');
+    engine = new EmbeddedSipEngine({
+      listen: config.sip.listen,
+      port: config.sip.port,
+      transports: config.sip.transports,
+      publicAddress: config.sip.publicAddress,
+      timers: config.sip.timers,
+      logger: opts.log.child({ component: 'sip' }),
     });
-    opts.log.info({ address: control.address, port: control.port, tokenFile: token.file, tokenCreated: token.created }, 'control API listening');
+    gateway = new Gateway(config, engine, writer, opts.log, {
+      audit,
+      ...(pipeline ? { canRecord: pipeline.canRecord, discard: pipeline.discard } : {}),
+      ...(opts.now ? { now: opts.now } : {}),
+    });
+    const g = gateway;
+    opened.push(() => g.stop());
+    await gateway.start();
+    if (token) {
+      control = await startControlServer({
+        listen: config.control.listen,
+        port: config.control.port,
+        token: token.token,
+        control: new GatewayControl(gateway.activeCalls),
+        audit,
+        log: opts.log,
+      });
+      opts.log.info({ address: control.address, port: control.port, tokenFile: token.file, tokenCreated: token.created }, 'control API listening');
+    }
+  } catch (err) {
+    // A half-started gateway must not keep its ports, spool or audit log open.
+    await unwind();
+    throw err;
   }
   let stopping: Promise<void> | undefined;
   return {

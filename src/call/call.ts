@@ -41,6 +41,8 @@ export interface CallRoute {
   readonly from: string;
   /** Outbound: the calling extension. */
   readonly operator?: string;
+  /** The calling number the second leg presents (outbound: the line's number); the caller's own when absent. */
+  readonly presentedNumber?: string;
 }
 
 export function endpointOf(d: AudioDescription): RemoteEndpoint {
@@ -59,8 +61,8 @@ export class Call extends TypedEmitter<CallEvents> {
   agentDialog?: Dialog;
   /** The capture of both legs under the line's policy; absent while (or when) the call is not recorded. */
   capture?: CallCapture;
-  /** The caller pressed the opt-out key during the announcement: the call is carried, never recorded. */
-  optedOutByKey = false;
+  /** The caller opted out before capture began (the announcement key, or the API): carried, never recorded. */
+  optedOut?: { readonly by: string; readonly at: string };
   endReason?: CallEndReason;
   announcement?: AnnouncementOutcome;
   /** Status sent to the caller when the call failed before answer. */
@@ -156,11 +158,7 @@ export class Call extends TypedEmitter<CallEvents> {
         pacer: deps.pacer,
         signal: this.abort.signal,
         ...(line.optOut.key !== undefined ? { optOutKey: line.optOut.key } : {}),
-        onOptOut: () => {
-          this.optedOutByKey = true;
-          this.log.warn({ key: line.optOut.key }, 'caller opted out of recording during the announcement: the call is carried unrecorded');
-          this.safeEmit('opted-out', 'caller-key');
-        },
+        onOptOut: () => this.optOutBeforeCapture('caller-key'),
       });
       this.announcement = outcome;
       if (this.ended) return;
@@ -183,12 +181,13 @@ export class Call extends TypedEmitter<CallEvents> {
       ring.abort();
     }, deps.ringTimeoutSec * 1000);
     const maxForwards = Number.parseInt(req.get('max-forwards') ?? '70', 10);
-    const pai = req.get('p-asserted-identity');
+    const presented = this.route.presentedNumber;
+    const pai = presented !== undefined ? `<sip:${presented}@${deps.sipPublicAddress}>` : req.get('p-asserted-identity');
     let dialog: Dialog;
     try {
       dialog = await deps.engine.createUAC(this.target, {
         localSdp: anchorSdp(req.body, { address: deps.rtp.publicAddress, port: agentLeg.localPort }),
-        from: `sip:${req.callingNumber || 'anonymous'}@${deps.sipPublicAddress}`,
+        from: `sip:${presented ?? (req.callingNumber || 'anonymous')}@${deps.sipPublicAddress}`,
         headers: {
           'Max-Forwards': String(Number.isFinite(maxForwards) ? Math.max(0, maxForwards - 1) : 69),
           ...(pai ? { 'P-Asserted-Identity': pai } : {}),
@@ -226,7 +225,7 @@ export class Call extends TypedEmitter<CallEvents> {
     if (operator !== undefined) this.operator = operator;
     // Capture is armed before the bridge opens, so the agent's first packet,
     // which may beat the caller's ACK, is recorded like every other.
-    if (this.record && !this.optedOutByKey && this.offer) this.startCapture(this.offer, answer);
+    if (this.record && !this.optedOut && this.offer) this.startCapture(this.offer, answer);
     bridge(callerLeg, agentLeg);
     this.answeredAt = new Date();
     this.log.info({ operator: this.operator, agentSipCallId: dialog.callId }, 'leg answered');
@@ -270,6 +269,14 @@ export class Call extends TypedEmitter<CallEvents> {
     });
     relayInDialog(this, dialog, side);
     if (side === 'agent') dialog.on('refer', (req, res) => void handleRefer(this, dialog, req, res));
+  }
+
+  /** The caller does not want to be recorded, and nothing has been yet: capture will never start. */
+  optOutBeforeCapture(by: string): void {
+    if (this.optedOut || this.capture) return;
+    this.optedOut = { by, at: new Date().toISOString() };
+    this.log.warn({ by }, 'caller opted out of recording before capture began: the call is carried unrecorded');
+    this.safeEmit('opted-out', by);
   }
 
   /**

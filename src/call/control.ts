@@ -18,7 +18,7 @@ export function viewOf(call: Call): ActiveCallView {
     calledNumber: call.req.calledNumber,
     ...(call.operator !== undefined ? { operator: call.operator } : {}),
     startedAt: call.startedAt.toISOString(),
-    capture: capture ? capture.state : 'unrecorded',
+    capture: capture ? capture.state : call.record && !call.optedOut ? 'pending' : 'unrecorded',
     pausedWindows: capture ? capture.pausedWindows() : [],
   };
 }
@@ -64,6 +64,12 @@ export class GatewayControl implements CaptureControl {
    * discard. Only a second opt-out is refused.
    */
   async optOut(callId: string, by: string): Promise<{ call: ActiveCallView; discarded: number }> {
+    const pending = this.calls.get(callId);
+    // Not answered yet (ringing, announcement): nothing captured; the call will simply never be.
+    if (pending && !pending.ended && !pending.capture && pending.record && !pending.optedOut) {
+      pending.optOutBeforeCapture(by);
+      return { call: viewOf(pending), discarded: 0 };
+    }
     const { call, capture } = this.captured(callId);
     if (capture.optOut || this.optingOut.has(capture)) throw new ControlError('stopped', `call ${callId} has already been opted out of recording`);
     this.optingOut.add(capture);

@@ -161,9 +161,23 @@ export class Gateway extends TypedEmitter<GatewayEvents> {
       if (out.kind === 'reject') return this.refuse(req, res, out.status, out.reason);
       // An outbound call with no nominated line is still carried, through the gateway, unrecorded.
       const line = out.line ?? unrecordedLine(out.pbx.name);
-      // A confidential number is never recorded, whichever side dials it.
-      const record = out.record && !matchesTarget(line.unrecordedExtensions, req.calledNumber);
-      this.startCall(req, res, { line, direction: 'outbound', target: out.target, record, from: out.pbx.name, ...(req.callingNumber ? { operator: req.callingNumber } : {}) }, false);
+      // A confidential number is never recorded, whichever side dials it; nor is a call straight to a payment desk.
+      const record = out.record && !matchesTarget(line.unrecordedExtensions, req.calledNumber) && !matchesTarget(line.paymentTargets, req.calledNumber);
+      this.startCall(
+        req,
+        res,
+        {
+          line,
+          direction: 'outbound',
+          target: out.target,
+          record,
+          from: out.pbx.name,
+          ...(req.callingNumber ? { operator: req.callingNumber } : {}),
+          // The outside world sees the line's number, not the agent's internal extension.
+          ...(out.line?.match === 'exact' ? { presentedNumber: out.line.number } : {}),
+        },
+        false,
+      );
       return;
     }
     const decision = this.router.route(req.source.address, req.calledNumber, now);
@@ -216,6 +230,8 @@ export class Gateway extends TypedEmitter<GatewayEvents> {
     this.calls.set(call.id, call);
     this.stats.callsStarted++;
     call.once('opted-out', (by) => {
+      // The API audits its own requests; a key press has no one else to write it down.
+      if (by !== 'caller-key') return;
       this.options.audit
         ?.append({ action: 'opt-out', callId: call.id, by, outcome: 'ok', details: { line: line.name, how: 'announcement key', discarded: false } })
         .catch((err: unknown) => this.log.error({ err, callId: call.id }, 'audit record of an opt-out not written'));

@@ -4,8 +4,11 @@
  * gateway implements `CaptureControl`; the HTTP layer only translates.
  */
 
-/** `unrecorded`: the call was carried without capture (line policy or recording unavailable). */
-export type CaptureState = 'recording' | 'paused' | 'stopped' | 'unrecorded';
+/**
+ * `pending`: the call will be recorded once the agent answers (ringing, announcement);
+ * `unrecorded`: the call is carried without capture (line policy, recording unavailable, an opt-out).
+ */
+export type CaptureState = 'pending' | 'recording' | 'paused' | 'stopped' | 'unrecorded';
 
 /** One stretch of a call that was deliberately not captured (card details, an opt-out). */
 export interface PausedWindowView {

@@ -132,6 +132,8 @@ export class FsStore implements ObjectStore {
       body.destroy(new StorageError('STORE_UNAVAILABLE', `put ${key} aborted`, { cause: signal?.reason }));
     };
     signal?.addEventListener('abort', onAbort, { once: true });
+    // An abort while the file was being opened has already fired: act on it now.
+    if (signal?.aborted) onAbort();
     try {
       for await (const chunk of body) {
         const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);

@@ -380,7 +380,7 @@ test('the caller pressing the opt-out key during the announcement: the call is c
   t.after(() => gw.stop());
   const started = await startCall(t, gw, { agent: { scenario: 'agent.xml' }, caller: { scenario: await optOutCallerScenario(t, '9'), pauseMs: 2000 } });
   const call = await answered(started);
-  assert.equal(call.optedOutByKey, true);
+  assert.equal(call.optedOut?.by, 'caller-key');
   const view = await viewOf(gw, call.id);
   assert.equal(view.capture, 'unrecorded');
   const refused = await action(gw, call.id, 'pause', { by: 'supervisor-7' });
