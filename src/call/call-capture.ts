@@ -117,8 +117,9 @@ export class CallCapture {
     this.onDigit(leg, digit);
   }
 
-  pause(trigger: string, by: string): boolean {
-    const ok = this.gate.pause(this.now(), trigger, by);
+  /** `lookback: false` starts the window now instead of over the hold-back (a transfer's hand-over). */
+  pause(trigger: string, by: string, opts: { readonly lookback?: boolean } = {}): boolean {
+    const ok = this.gate.pause(this.now(), trigger, by, opts);
     if (ok) this.call.log.info({ trigger, by }, 'capture paused');
     return ok;
   }

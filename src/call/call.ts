@@ -19,7 +19,7 @@ import { manifestOf } from './manifest.js';
 import type { CallDeps } from './deps.js';
 import { operatorOf } from './operator.js';
 import { relayInDialog } from './relay-requests.js';
-import { handleRefer } from './transfer.js';
+import { handleRefer, transferInProgress } from './transfer.js';
 import { summarise, type CallEndReason, type CallSummary } from './summary.js';
 
 export interface CallEvents {
@@ -264,6 +264,11 @@ export class Call extends TypedEmitter<CallEvents> {
     dialog.on('destroy', (reason) => {
       // The agent dialog a transfer replaced ends on its own; the call goes on with the new one.
       if (side === 'agent' && dialog !== this.agentDialog) return;
+      // A transferor commonly hangs up right after the 202: the REFER carries on, and ends the call itself if it fails.
+      if (side === 'agent' && transferInProgress(this)) {
+        this.log.info({ reason }, 'transferor left during the transfer');
+        return;
+      }
       this.log.info({ side, reason }, 'leg ended');
       this.end(side === 'caller' ? 'caller-bye' : 'agent-bye');
     });

@@ -11,7 +11,7 @@ import type { Call } from './call.js';
 import { endpointOf } from './call.js';
 import { dtmfOfInfo } from './info-dtmf.js';
 import { assertedOperatorOf } from './operator.js';
-import { matchesTarget } from './router.js';
+import { forcedStopFor } from './transfer.js';
 
 type Side = 'caller' | 'agent';
 
@@ -34,6 +34,8 @@ async function relayModify(call: Call, dialog: Dialog, from: Side, req: SipReque
   if (!req.body) {
     // A session refresh without an offer: answer with what we already agreed.
     res.send(200, { body: dialog.local.sdp });
+    // An UPDATE that only updates the connected identity (RFC 4916) carries no offer either.
+    await onAgentIdentity(call, from, req);
     return;
   }
   let offer: AudioDescription;
@@ -51,25 +53,33 @@ async function relayModify(call: Call, dialog: Dialog, from: Side, req: SipReque
     otherLeg.setRemote(endpointOf(answer));
     res.send(200, { body: anchorSdp(answerSdp, { address, port: thisLeg.localPort }) });
     call.log.info({ from, direction: offer.direction, hold: offer.onHold, method: req.method }, 'call modified');
-    if (from === 'agent') await onAgentIdentity(call, req);
   } catch (err) {
     const f = failureOf(err);
     call.log.warn({ from, status: f.status }, 'modify refused by the other side');
     res.send(f.status, { reason: f.reason });
+    return;
   }
+  await onAgentIdentity(call, from, req);
 }
 
 /**
- * A re-INVITE or UPDATE from the agent side that asserts another identity is
- * a transfer done inside the PBX: the call now belongs to another agent.
+ * A re-INVITE or UPDATE from the operator's side that asserts another
+ * identity is a transfer done inside the PBX: the call now belongs to another
+ * agent. The operator's side is the agent leg of an inbound call, but the
+ * caller leg of an outbound one (the extension called out through us); there
+ * the other side is the trunk, whose asserted identity is the far party's and
+ * says nothing about who records.
  */
-async function onAgentIdentity(call: Call, req: SipRequest): Promise<void> {
+async function onAgentIdentity(call: Call, from: Side, req: SipRequest): Promise<void> {
+  if (from !== (call.direction === 'inbound' ? 'agent' : 'caller')) return;
   const asserted = assertedOperatorOf(req);
   if (asserted === undefined || asserted === call.operator) return;
   const previous = call.operator;
   call.operator = asserted;
-  const { line } = call;
-  const forced = matchesTarget(line.paymentTargets, asserted) ? 'payment-target' : matchesTarget(line.unrecordedExtensions, asserted) ? 'unrecorded-extension' : undefined;
+  // The asserted URI, not just its user part: a payment desk or a confidential extension listed as a URI is recognised too.
+  const pai = req.get('p-asserted-identity') ?? '';
+  const uri = /<([^>]+)>/.exec(pai)?.[1] ?? pai.split(',')[0]?.trim() ?? asserted;
+  const forced = forcedStopFor(call, uri);
   await call.capture?.transfer({
     shape: req.method === 'UPDATE' ? 'update' : 'reinvite',
     target: asserted,

@@ -16,7 +16,7 @@
  */
 import type { Dialog, SipRequest, SipResponse } from '../sip/engine.js';
 import { SipError } from '../sip/errors.js';
-import { anchorSdp } from '../sip/sdp.js';
+import { anchorSdp, describeAudio } from '../sip/sdp.js';
 import type { Call } from './call.js';
 import type { TransferShape } from './call-capture.js';
 import { assertedOperatorOf, operatorOf, userOf } from './operator.js';
@@ -76,9 +76,59 @@ async function notify(dialog: Dialog, status: number, reason: string, final: boo
 /** Calls with a REFER under way: a second REFER meanwhile gets 491. */
 const transferring = new WeakSet<Call>();
 
+/**
+ * Calls the transfer target with the caller's offer anchored on the agent
+ * leg. Like the first agent, it may ring for `sip.ringTimeoutSec` at most,
+ * and is cancelled when the call ends meanwhile.
+ */
+async function callTarget(call: Call, referTo: ReferTo, req: SipRequest): Promise<Dialog> {
+  const ring = new AbortController();
+  const onEnded = (): void => ring.abort();
+  call.once('ended', onEnded);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    ring.abort();
+  }, call.deps.ringTimeoutSec * 1000);
+  const referredBy = req.get('referred-by');
+  const pai = call.req.get('p-asserted-identity');
+  try {
+    return await call.deps.engine.createUAC(referTo.uri, {
+      localSdp: anchorSdp(call.req.body, { address: call.deps.rtp.publicAddress, port: call.agentLeg?.localPort ?? 0 }),
+      from: `sip:${call.req.callingNumber || 'anonymous'}@${call.deps.sipPublicAddress}`,
+      headers: {
+        ...(referTo.replaces !== undefined ? { Replaces: referTo.replaces } : {}),
+        ...(referredBy ? { 'Referred-By': referredBy } : {}),
+        ...(pai ? { 'P-Asserted-Identity': pai } : {}),
+      },
+      signal: ring.signal,
+    });
+  } catch (err) {
+    // Cancelled because nobody answered in time: the transferor hears 408, not our CANCEL's 487.
+    throw timedOut ? new SipError(408, 'Request Timeout', { cause: err }) : err;
+  } finally {
+    clearTimeout(timer);
+    call.off('ended', onEnded);
+  }
+}
+
+function failureOf(err: unknown): { status: number; reason: string } {
+  return err instanceof SipError ? { status: err.status, reason: err.reason } : { status: 500, reason: 'Server Internal Error' };
+}
+
+/** Whether a REFER of this call is being carried out (the old agent dialog still stands until it is done). */
+export function transferInProgress(call: Call): boolean {
+  return transferring.has(call);
+}
+
 export async function handleRefer(call: Call, dialog: Dialog, req: SipRequest, res: SipResponse): Promise<void> {
   if (call.ended || dialog !== call.agentDialog) {
     res.send(481, { reason: 'Call Does Not Exist' });
+    return;
+  }
+  if (call.direction !== 'inbound') {
+    // On an outbound call the agent dialog is the trunk: the far party may not make the gateway call whom it likes.
+    res.send(603, { reason: 'Decline' });
     return;
   }
   const referTo = parseReferTo(req.get('refer-to'));
@@ -92,51 +142,75 @@ export async function handleRefer(call: Call, dialog: Dialog, req: SipRequest, r
   }
   transferring.add(call);
   try {
-    res.send(202, { reason: 'Accepted' });
-    await notify(dialog, 100, 'Trying', false);
-    const shape: TransferShape = referTo.replaces !== undefined ? 'refer-replaces' : 'refer';
-    const forced = forcedStopFor(call, referTo.uri);
-    const previous = call.operator;
-    const paused = call.capture?.pause('transfer', previous ?? 'agent') === true;
-    let next: Dialog;
-    try {
-      next = await call.deps.engine.createUAC(referTo.uri, {
-        localSdp: anchorSdp(call.req.body, { address: call.deps.rtp.publicAddress, port: call.agentLeg?.localPort ?? 0 }),
-        from: `sip:${call.req.callingNumber || 'anonymous'}@${call.deps.sipPublicAddress}`,
-        headers: {
-          ...(referTo.replaces !== undefined ? { Replaces: referTo.replaces } : {}),
-          ...(req.get('referred-by') ? { 'Referred-By': req.get('referred-by') ?? '' } : {}),
-        },
-      });
-    } catch (err) {
-      const status = err instanceof SipError ? err.status : 500;
-      const reason = err instanceof SipError ? err.reason : 'Server Internal Error';
-      call.log.info({ target: referTo.uri, status }, 'transfer failed; the call stays with the agent');
-      if (paused) call.capture?.resume('transfer-failed', previous ?? 'agent');
-      await notify(dialog, status, reason, true);
-      return;
-    }
-    if (call.ended) {
-      await next.destroy().catch(() => undefined);
-      return;
-    }
-    const operator = operatorOf(next.createdBy);
-    await call.adoptAgentDialog(next);
-    if (operator !== undefined) call.operator = operator;
-    // The new agent is on the line: from here on the line's policy decides what is kept.
-    if (paused) call.capture?.resume('transfer', previous ?? 'agent');
-    await call.capture?.transfer({
-      shape,
-      target: referTo.uri,
-      ...(previous !== undefined ? { from: previous } : {}),
-      ...(operator !== undefined ? { to: operator } : {}),
-      ...(forced !== undefined ? { forced } : {}),
-    });
-    await notify(dialog, 200, 'OK', true);
-    await dialog.destroy().catch(() => undefined);
+    await carryOutRefer(call, dialog, referTo, req, res);
+  } catch (err) {
+    // A bug of ours must not become an unhandled rejection: the call goes on as it is.
+    call.log.error({ err, target: referTo.uri }, 'transfer failed');
   } finally {
     transferring.delete(call);
   }
+}
+
+async function carryOutRefer(call: Call, dialog: Dialog, referTo: ReferTo, req: SipRequest, res: SipResponse): Promise<void> {
+  res.send(202, { reason: 'Accepted' });
+  const previous = call.operator;
+  // Paused before anything else is awaited: nothing after the REFER is kept (ringback, hold music, the target
+  // answering), while what was said before it stays; a payment target also cuts the buffered second before.
+  const forcedAtOnce = forcedStopFor(call, referTo.uri);
+  const paused = call.capture?.pause('transfer', previous ?? 'agent', { lookback: forcedAtOnce !== undefined }) === true;
+  const trying = notify(dialog, 100, 'Trying', false);
+  const shape: TransferShape = referTo.replaces !== undefined ? 'refer-replaces' : 'refer';
+  const forced = forcedAtOnce;
+  const fail = async (status: number, reason: string): Promise<void> => {
+    if (dialog.destroyed) {
+      // The transferor hung up meanwhile: there is nobody to go back to.
+      call.log.info({ target: referTo.uri, status }, 'transfer failed and the transferor has left; the call ends');
+      call.end('agent-bye');
+      return;
+    }
+    call.log.info({ target: referTo.uri, status }, 'transfer failed; the call stays with the agent');
+    if (paused) call.capture?.resume('transfer-failed', previous ?? 'agent');
+    await trying;
+    await notify(dialog, status, reason, true);
+  };
+  let next: Dialog;
+  try {
+    next = await callTarget(call, referTo, req);
+  } catch (err) {
+    if (call.ended) return;
+    const f = failureOf(err);
+    await fail(f.status, f.reason);
+    return;
+  }
+  if (call.ended || dialog !== call.agentDialog) {
+    await next.destroy().catch(() => undefined);
+    return;
+  }
+  try {
+    describeAudio(next.remote.sdp);
+  } catch {
+    // The caller cannot be bridged to media we cannot read: the transfer fails, the call stays.
+    await next.destroy().catch(() => undefined);
+    await fail(488, 'Not Acceptable Here');
+    return;
+  }
+  const operator = operatorOf(next.createdBy);
+  await call.adoptAgentDialog(next);
+  if (operator !== undefined) call.operator = operator;
+  // The line's policy is applied while capture is still paused, and the pause
+  // closes only after it: a split then opens its segment inside the pause,
+  // so not one sample between the REFER and the new agent is kept.
+  await call.capture?.transfer({
+    shape,
+    target: referTo.uri,
+    ...(previous !== undefined ? { from: previous } : {}),
+    ...(operator !== undefined ? { to: operator } : {}),
+    ...(forced !== undefined ? { forced } : {}),
+  });
+  if (paused) call.capture?.resume('transfer', operator ?? 'agent');
+  await trying;
+  await notify(dialog, 200, 'OK', true);
+  await dialog.destroy().catch(() => undefined);
 }
 
 /** Replaces: `callid;to-tag=x;from-tag=y` (RFC 3891), tags in either order. */
@@ -154,12 +228,23 @@ export function parseReplaces(value: string | undefined): { callId: string; toTa
   return toTag !== undefined && fromTag !== undefined ? { callId, toTag, fromTag } : null;
 }
 
-/** Whether `replaces` names this call's agent dialog (our tag is the from-tag we sent, theirs the to-tag, or the other way round from their side). */
+/**
+ * Whether `replaces` names this call's agent dialog. RFC 3891 gives the tags
+ * as the recipient sees them (to-tag ours, from-tag theirs); the other way
+ * round is accepted too, as some PBXs copy them from their own side. Both
+ * tags must match, one each.
+ */
 export function replacesAgentDialog(call: Call, replaces: { callId: string; toTag: string; fromTag: string }): boolean {
   const d = call.agentDialog;
   if (!d || d.callId !== replaces.callId) return false;
-  const tags = new Set([d.local.tag, d.remote.tag]);
-  return tags.has(replaces.toTag) && tags.has(replaces.fromTag);
+  const { toTag, fromTag } = replaces;
+  return (toTag === d.local.tag && fromTag === d.remote.tag) || (toTag === d.remote.tag && fromTag === d.local.tag);
+}
+
+/** The URI in an identity header value (`"Name" <sip:u@h>;tag=x`, or a bare URI), for matching against a line's targets. */
+function identityUri(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  return /<([^>]+)>/.exec(value)?.[1] ?? value.split(/[,;]/)[0]?.trim();
 }
 
 /**
@@ -175,6 +260,7 @@ export async function acceptReplaces(call: Call, req: SipRequest, res: SipRespon
   }
   let localSdp: string;
   try {
+    describeAudio(req.body);
     localSdp = anchorSdp(req.body, { address: call.deps.rtp.publicAddress, port: agentLeg.localPort });
   } catch {
     res.send(488, { reason: 'Not Acceptable Here' });
@@ -187,18 +273,25 @@ export async function acceptReplaces(call: Call, req: SipRequest, res: SipRespon
     call.log.warn({ err }, 'INVITE with Replaces not confirmed');
     return;
   }
+  if (call.ended || old !== call.agentDialog) {
+    await next.destroy().catch(() => undefined);
+    return;
+  }
   const previous = call.operator;
   const operator = assertedOperatorOf(req) ?? userOf(req.get('from'));
-  await call.adoptAgentDialog(next);
+  const identity = identityUri(req.get('p-asserted-identity')) ?? identityUri(req.get('from'));
+  const forced = identity !== undefined ? forcedStopFor(call, identity) : undefined;
   if (operator !== undefined) call.operator = operator;
-  const target = req.uri;
-  const forced = forcedStopFor(call, operator ?? target);
+  // The policy first, the new agent's media after: until adoptAgentDialog
+  // points the agent leg at the new agent, none of its audio is accepted, so
+  // none of it lands in the old segment or in a capture that must stop.
   await call.capture?.transfer({
     shape: 'invite-replaces',
-    target: operator ?? target,
+    target: operator ?? req.uri,
     ...(previous !== undefined ? { from: previous } : {}),
     ...(operator !== undefined ? { to: operator } : {}),
     ...(forced !== undefined ? { forced } : {}),
   });
+  await call.adoptAgentDialog(next);
   await old.destroy().catch(() => undefined);
 }

@@ -89,6 +89,8 @@ export class MediaLeg {
   /** 0 until the first accepted packet fixes the peer's source port. */
   private latchedRtpPort = 0;
   private latchedRtcpPort = 0;
+  /** The previous peer's port at the same address: never latched to until someone else was. */
+  private staleRtpPort = 0;
   private latched: { readonly address: string; readonly port: number } | null = null;
   private peer: MediaLeg | null = null;
   private closed = false;
@@ -120,6 +122,10 @@ export class MediaLeg {
 
   /** The peer's SDP endpoint. null, port 0 or address 0.0.0.0 = hold: send nothing. Resets the latch (re-latch on re-INVITE). */
   setRemote(remote: RemoteEndpoint | null): void {
+    // A new peer at the same address (a PBX media server, after a transfer) must
+    // not latch to the old peer's last packets: that source waits its turn.
+    const old = this.latched;
+    this.staleRtpPort = old !== null && remote !== null && old.address === remote.address && old.port !== remote.port ? old.port : 0;
     this.latchedRtpPort = 0;
     this.latchedRtcpPort = 0;
     this.latched = null;
@@ -198,6 +204,11 @@ export class MediaLeg {
       return;
     }
     if (this.latchedRtpPort === 0) {
+      if (from.port === this.staleRtpPort) {
+        c.droppedSource++;
+        return;
+      }
+      this.staleRtpPort = 0;
       this.latchedRtpPort = from.port;
       this.latched = { address: from.address, port: from.port };
     }

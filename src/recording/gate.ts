@@ -63,11 +63,14 @@ export class CaptureGate {
 
   /**
    * Opens a window from the oldest unwritten sample (`livePos` minus the
-   * hold-back). False when already paused or stopped: nothing changes.
+   * hold-back), or from `livePos` itself when `lookback` is false. False when
+   * already paused or stopped: nothing changes.
    */
-  pause(livePos: number, trigger: string, by: string): boolean {
+  pause(livePos: number, trigger: string, by: string, opts: { readonly lookback?: boolean } = {}): boolean {
     if (this.manual || this.stoppedAt !== undefined) return false;
-    this.manual = { start: Math.max(0, livePos - this.opts.holdbackSamples), end: Infinity, trigger, by };
+    // Without lookback (a transfer's hand-over) the window starts now: what was said before is the call's.
+    const start = opts.lookback === false ? livePos : livePos - this.opts.holdbackSamples;
+    this.manual = { start: Math.max(0, start), end: Infinity, trigger, by };
     this.windows.push(this.manual);
     return true;
   }
@@ -115,6 +118,14 @@ export class CaptureGate {
    */
   redact(from: number, to: number, silence: (a: number, b: number) => void): number {
     let n = 0;
+    // After a stop nothing is kept, even a late packet's audio reaching past it.
+    const stopped = this.stoppedAt;
+    if (stopped !== undefined && to > stopped) {
+      const a = Math.max(from, stopped);
+      silence(a, to);
+      n += to - a;
+      to = a;
+    }
     for (const w of this.windows) {
       const a = Math.max(from, w.start);
       const b = Math.min(to, w.end);

@@ -66,5 +66,14 @@ test('stop closes an open pause and ends the state machine', () => {
   assert.equal(g.state, 'stopped');
   assert.equal(g.stop(70_000), false);
   assert.equal(g.pause(80_000, 'api', 'a'), false);
-  assert.deepEqual(spans(g, 0, 100_000), [[40_400, 60_000]]);
+  // The pause's window, and everything from the stop on (a late packet's audio must not outlive it).
+  assert.deepEqual(spans(g, 0, 100_000), [[60_000, 100_000], [40_400, 60_000]]);
+  assert.deepEqual(spans(g, 0, 50_000), [[40_400, 50_000]]);
+});
+
+test('a pause without lookback starts at the live position', () => {
+  const g = gate();
+  g.pause(50_000, 'transfer', 'agent1001', { lookback: false });
+  g.resume(60_000);
+  assert.deepEqual(spans(g, 0, 100_000), [[50_000, 60_000]]);
 });
