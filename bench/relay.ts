@@ -11,7 +11,9 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { bridge, MediaLeg } from '../src/media/leg.js';
 import { PortAllocator } from '../src/media/ports.js';
+import { InbandDtmfDetector } from '../src/media/inband-dtmf.js';
 import { LegCapture } from '../src/recording/capture.js';
+import { CaptureGate } from '../src/recording/gate.js';
 import { CaptureClock } from '../src/recording/clock.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -64,6 +66,9 @@ class CountingSink implements SegmentSink {
   }
 }
 
+/** The gateway's default `recording.lookbackMs`. */
+const LOOKBACK_MS = 1000;
+
 /** What the recgw relay does with each leg's audio: nothing, capture it (counted), or record it for real. */
 export type Capturing = 'none' | 'capture' | 'record';
 
@@ -97,13 +102,27 @@ async function recgwSystem(calls: number, base: number, capturing: Capturing): P
     const a = await MediaLeg.open(allocator, { name: 'caller', address: '127.0.0.1' });
     const b = await MediaLeg.open(allocator, { name: 'agent', address: '127.0.0.1' });
     bridge(a, b);
+    // As a recorded call runs in the gateway: one gate per call, the default 1 s lookback, and the
+    // in-band DTMF detector on every leg (redactDtmf is on by default).
+    const gate = new CaptureGate({ startedAt: new Date(), holdbackSamples: (200 + LOOKBACK_MS) * 8, redactDtmf: true, dtmfQuietMs: 3000 });
     for (const leg of [a, b]) {
       legs.push(leg);
       if (capturing === 'none') continue;
       const sink = recording
         ? recording.writer.open({ callId: `bench-${i}`, leg: leg.name, segment: 1, codec: 'PCMA', sampleRate: 8000, startedAt: new Date(), line: 'bench', direction: 'inbound' })
         : new CountingSink();
-      const capture = new LegCapture({ sink, codec: 'PCMA', payloadType: 8, t0, jitterMs: 200 });
+      const capture = new LegCapture({
+        sink,
+        codec: 'PCMA',
+        payloadType: 8,
+        t0,
+        jitterMs: 200,
+        lookbackMs: LOOKBACK_MS,
+        gate,
+        leg: leg.name,
+        telephoneEventPayloadType: 101,
+        toneDetector: (events) => new InbandDtmfDetector('PCMA', events),
+      });
       clock.add(capture);
       captures.push(capture);
       leg.tap = (packet, view) => capture.onPacket(packet, view.payloadOffset, view.payloadLength, view.payloadType, view.timestamp, view.ssrc, performance.now());

@@ -13,7 +13,7 @@ import { generateKeyPair, loadEncryptionKey, type KeyEncryptionKey } from '../cr
 import type { Logger } from '../ops/log.js';
 import { Discarder, type DiscardResult } from '../storage/discard.js';
 import { FsStore } from '../storage/fs.js';
-import { Spool, type SpoolEntry } from '../storage/spool.js';
+import { DISCARD_PENDING_FILE, Spool, type SpoolEntry } from '../storage/spool.js';
 import type { ObjectStore } from '../storage/store.js';
 import { Uploader } from '../storage/uploader.js';
 import { EncryptedSegmentWriter } from './encrypted-writer.js';
@@ -87,7 +87,8 @@ export async function startRecordingPipeline(config: GatewayConfig, log: Logger)
     retentionDays: (line) => retention.get(line) ?? 90,
     objectLock: config.storage.kind === 's3' && config.storage.objectLock,
   });
-  const discarder = new Discarder({ uploader, store, logger: log.child({ component: 'discard' }) });
+  const discarder = new Discarder({ uploader, store, logger: log.child({ component: 'discard' }), pendingFile: join(config.spool.dir, DISCARD_PENDING_FILE) });
+  await discarder.start();
   log.info({ store: store.location, spool: config.spool.dir, keyId: kek.id, recovered: spool.entries().filter((e) => e.recovered).length }, 'recording pipeline ready');
   return {
     writer,

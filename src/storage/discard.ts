@@ -3,8 +3,12 @@
  * the spool drops them, then every object is deleted from the store. A store
  * that is down does not make the discard fail or the recording survive: the
  * deletes are retried with backoff until they succeed, and counted meanwhile.
+ * The keys still owed are kept in a file beside the spool, so a restart (or a
+ * crash) picks the deletes up again instead of leaving the audio stored.
  */
+import { readFile } from 'node:fs/promises';
 import { silentLogger, type Logger } from '../ops/log.js';
+import { isErrno, writeFileAtomic } from './atomic.js';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import type { ObjectStore } from './store.js';
 import type { Uploader } from './uploader.js';
@@ -23,6 +27,8 @@ export interface DiscardOptions {
   readonly store: ObjectStore;
   readonly logger?: Logger;
   readonly backoff?: BackoffOptions;
+  /** Where the deletes still owed are kept across restarts; in memory only when absent. */
+  readonly pendingFile?: string;
 }
 
 export class Discarder {
@@ -38,6 +44,37 @@ export class Discarder {
   /** Deletes still owed to a store that was down. */
   get pending(): number {
     return this.retrying.size;
+  }
+
+  private saving: Promise<void> = Promise.resolve();
+
+  /** Takes up the deletes a previous run still owed. */
+  async start(): Promise<number> {
+    const file = this.opts.pendingFile;
+    if (file === undefined) return 0;
+    let keys: unknown;
+    try {
+      keys = JSON.parse(await readFile(file, 'utf8'));
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return 0;
+      // A torn file must not lose the keys silently: say so loudly, and start a new list.
+      this.log.error({ err, file }, 'discard: the list of deletes still owed cannot be read');
+      return 0;
+    }
+    const owed = Array.isArray(keys) ? keys.filter((k): k is string => typeof k === 'string') : [];
+    for (const key of owed) this.retry(key, 1);
+    if (owed.length > 0) this.log.warn({ keys: owed.length }, 'discard: deleting what a previous run still owed');
+    return owed.length;
+  }
+
+  /** Writes the keys still owed, one write after another so the file always holds the latest list. */
+  private persist(): Promise<void> {
+    const file = this.opts.pendingFile;
+    if (file === undefined) return Promise.resolve();
+    this.saving = this.saving
+      .then(() => writeFileAtomic(file, JSON.stringify([...this.retrying])))
+      .catch((err: unknown) => this.log.error({ err, file }, 'discard: the list of deletes still owed was not saved'));
+    return this.saving;
   }
 
   async discard(keys: readonly string[]): Promise<DiscardResult> {
@@ -59,6 +96,7 @@ export class Discarder {
         this.retry(key, 1);
       }
     }
+    if (pending > 0) await this.persist();
     return { spool, store, pending };
   }
 
@@ -78,6 +116,7 @@ export class Discarder {
       void this.tryDelete(key).then((ok) => {
         if (!ok) return this.retry(key, attempt + 1);
         this.retrying.delete(key);
+        void this.persist();
         this.log.info({ key, attempts: attempt + 1 }, 'discard: delete succeeded after retrying');
       });
     }, backoffDelay(attempt, this.backoff));

@@ -45,6 +45,10 @@ function isMeta(v: unknown): v is SpoolEntryMeta {
   );
 }
 
+/** Files that share the spool's directory, as durable as its entries, but are no entries. */
+export const DISCARD_PENDING_FILE = 'discard-pending.json';
+const SIDE_FILES = new Set([DISCARD_PENDING_FILE]);
+
 export class Spool extends TypedEmitter<SpoolEvents> {
   readonly dir: string;
   readonly maxBytes: number;
@@ -104,6 +108,7 @@ export class Spool extends TypedEmitter<SpoolEvents> {
       const dot = name.indexOf('.');
       const id = dot > 0 ? name.slice(0, dot) : '';
       const ext = dot > 0 ? name.slice(dot + 1) : '';
+      if (SIDE_FILES.has(name)) continue;
       if (name.startsWith('.') && name.endsWith('.tmp')) {
         // A temp file of an atomic write that never got renamed.
         await unlinkIfPresent(join(this.dir, name));

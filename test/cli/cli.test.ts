@@ -37,7 +37,7 @@ test('recgw start with a bad config names every bad field in one error and exits
 
 test('recgw start on the embedded defaults, port from the environment: answers OPTIONS, stops on SIGTERM', async (t) => {
   const port = await freePort();
-  const { child, done } = run(['start'], { RECGW_SIP__PORT: String(port), RECGW_RTP__PORTMIN: '45000', RECGW_RTP__PORTMAX: '45099' });
+  const { child, done } = run(['start'], { RECGW_SIP__PORT: String(port), RECGW_RTP__PORTMIN: '45000', RECGW_RTP__PORTMAX: '45099', RECGW_CONTROL__PORT: '0' });
   t.after(() => child.kill('SIGKILL'));
   // The process needs a moment to transcode the announcement and bind: ask until it answers, or say why it died.
   const reply = await Promise.race([waitForSip(port), done.then((r) => `exited ${String(r.code)}: ${r.stderr}`)]);

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -14,7 +14,7 @@ import { test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Discarder } from '../../src/storage/discard.js';
 import { FsStore } from '../../src/storage/fs.js';
-import { Spool, type SpoolEntryMeta } from '../../src/storage/spool.js';
+import { DISCARD_PENDING_FILE, Spool, type SpoolEntryMeta } from '../../src/storage/spool.js';
 import { StorageError, type ObjectInfo, type ObjectStore, type PutOptions, type StoredObject } from '../../src/storage/store.js';
 import { Uploader } from '../../src/storage/uploader.js';
 
@@ -165,4 +165,27 @@ test("a discard does not wait for other calls' uploads still streaming", { timeo
   await other.seal();
   assert.equal(await r.uploader.drain(10_000), true);
   assert.equal((await r.store.head(other.meta.key))?.size, 16_000, 'the other call is stored whole');
+});
+
+test('deletes still owed when the gateway stops are taken up by the next start', async (t) => {
+  const r = await rig(t);
+  const pendingFile = join(r.spool.dir, DISCARD_PENDING_FILE);
+  const first = new Discarder({ uploader: r.uploader, store: r.store, backoff: { initialMs: 60_000, maxMs: 60_000 }, pendingFile });
+  const key = meta('c7', 'caller').key;
+  await r.store.inner.put(key, randomBytes(2000), { tags: {} });
+  r.store.failDeletes = 1;
+  assert.deepEqual(await first.discard([key]), { spool: 0, store: 0, pending: 1 });
+  // The first run "stops" here: its retry would come a minute later, never.
+  assert.deepEqual(JSON.parse(await readFile(pendingFile, 'utf8')), [key]);
+
+  const next = new Discarder({ uploader: r.uploader, store: r.store, backoff: { initialMs: 5, maxMs: 40 }, pendingFile });
+  assert.equal(await next.start(), 1, 'the owed delete is picked up');
+  await until('the owed delete went through', () => next.pending === 0);
+  assert.equal(await r.store.head(key), null);
+  await until('the list is emptied', async () => (JSON.parse(await readFile(pendingFile, 'utf8')) as unknown[]).length === 0);
+  // The spool does not take the list for debris or an entry.
+  const reopened = new Spool({ dir: r.spool.dir, maxBytes: 1 << 30 });
+  await reopened.open();
+  assert.deepEqual(reopened.entries(), []);
+  await reopened.close();
 });
