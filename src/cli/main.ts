@@ -5,6 +5,7 @@
 import { ConfigError } from '../config/load.js';
 import { RecgwError } from '../errors.js';
 import { parseCommandArgs, UsageError } from './args.js';
+import { runAudit } from './audit.js';
 import { runDemo } from './demo.js';
 import { EXPORT_USAGE, runExport } from './export.js';
 import { runKeys } from './keys.js';
@@ -21,6 +22,8 @@ commands:
                           make a recording key pair (the private key never needs to be
                           on the gateway); keys generate-symmetric --file FILE
   export ...              decrypt recordings to WAV/MP3 (recgw export --help)
+  audit verify [FILE]     check the audit log's hash chain (every control action, opt-out
+                          and refused token is recorded there)
   help                    this text
 `;
 
@@ -34,6 +37,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return runDemo();
     case 'keys':
       return runKeys(args);
+    case 'audit':
+      return runAudit(args);
     case 'export': {
       const a = parseCommandArgs(args, { values: ['--private-key', '--out', '--format', '--call', '--config'], flags: ['--allow-incomplete', '--help'], positionals: 1 });
       if (a.flags.has('--help')) {
