@@ -117,7 +117,7 @@ export async function exportCall(
   else if (manifest.stage !== 'final') notes.push('the call has no final manifest: it did not end normally (gateway stopped or crashed)');
   for (const w of manifest?.pausedWindows ?? []) notes.push(`paused ${w.start} to ${w.end ?? 'end'} (${w.trigger}, by ${w.by})`);
   for (const t of manifest?.transfers ?? []) {
-    notes.push(`transfer (${t.shape}) at ${t.at} to ${t.target}${t.to !== undefined ? ` (operator ${t.to})` : ''}: capture ${t.action === 'none' ? 'already stopped' : t.action === 'stop' ? 'stopped' : 'split'}${t.reason !== undefined ? ` (${t.reason})` : ''}`);
+    notes.push(`transfer (${t.shape}) at ${t.at} to ${t.target}${t.to !== undefined ? ` (operator ${t.to})` : ''}: capture ${t.action === 'none' ? 'already stopped' : t.action === 'stop' ? 'stopped' : t.action === 'pause' ? 'paused' : 'split'}${t.reason !== undefined ? ` (${t.reason})` : ''}`);
   }
   if (manifest?.stopped) notes.push(`capture stopped at ${manifest.stopped.at} (${manifest.stopped.trigger}, by ${manifest.stopped.by})`);
   if (manifest?.optOut) notes.push(`the caller opted out at ${manifest.optOut.at} (by ${manifest.optOut.by})${manifest.optOut.discarded ? '; what was captured was discarded' : ''}`);

@@ -25,8 +25,8 @@ export interface TransferRecord {
   readonly target: string;
   readonly from?: string;
   readonly to?: string;
-  /** What capture did: stopped, split into a new segment, or nothing (capture was already stopped). */
-  readonly action: 'stop' | 'split' | 'none';
+  /** What capture did: stopped, split into a new segment, paused (a payment target), or nothing (already stopped). */
+  readonly action: 'stop' | 'split' | 'pause' | 'none';
   readonly reason?: string;
 }
 
@@ -54,6 +54,7 @@ export class CallCapture {
   private readonly startedAt = new Date();
   private readonly keys: KeySequence | undefined;
   private closing?: Promise<void>;
+  private atPayment = false;
 
   constructor(
     private readonly call: Call,
@@ -146,6 +147,8 @@ export class CallCapture {
 
   /** The call ended: the legs stop at the end of the call. */
   end(): Promise<void> {
+    // A window still open (a pause nobody resumed, a payment leg that hung up) closes with the call.
+    if (!this.closing) this.gate.stop(this.now());
     this.closing ??= this.closeLegs(performance.now());
     return this.closing;
   }
@@ -157,10 +160,24 @@ export class CallCapture {
     for (const r of this.recordings.values()) r.capture.at(pos, () => r.sink.split(operator));
   }
 
-  /** Records the transfer and applies the line's policy; payment targets and unrecorded extensions always stop. */
+  /**
+   * Records the transfer and applies the line's policy. A transfer to an
+   * unrecorded extension always stops. A transfer to a payment target always
+   * pauses, whatever the policy (nothing of the payment leg is kept, the
+   * buffered second before it included), and the pause lasts until the call
+   * leaves the payment target: then it resumes and the line's policy applies
+   * to that transfer like any other.
+   */
   async transfer(t: { shape: TransferShape; target: string; from?: string; to?: string; forced?: string }): Promise<void> {
     const line: LineConfig = this.call.line;
-    const action = this.closing ? 'none' : t.forced !== undefined ? 'stop' : line.onTransfer;
+    const toPayment = t.forced === 'payment-target';
+    const fromPayment = this.atPayment && !toPayment;
+    let action: TransferRecord['action'];
+    if (this.closing) action = 'none';
+    else if (toPayment) action = 'pause';
+    else if (t.forced !== undefined) action = 'stop';
+    else action = line.onTransfer;
+    const reason = t.forced ?? (fromPayment ? 'payment-ended' : undefined);
     this.transfers.push({
       at: new Date().toISOString(),
       shape: t.shape,
@@ -168,11 +185,26 @@ export class CallCapture {
       ...(t.from !== undefined ? { from: t.from } : {}),
       ...(t.to !== undefined ? { to: t.to } : {}),
       action,
-      ...(t.forced !== undefined ? { reason: t.forced } : {}),
+      ...(reason !== undefined ? { reason } : {}),
     });
-    this.call.log.info({ shape: t.shape, target: t.target, from: t.from, to: t.to, action, reason: t.forced }, 'transfer');
+    this.call.log.info({ shape: t.shape, target: t.target, from: t.from, to: t.to, action, reason }, 'transfer');
+    if (toPayment) {
+      this.atPayment = true;
+      // A REFER already paused at its arrival; a transfer the PBX did on its own has not.
+      if (this.gate.state === 'recording') this.pause('payment-target', t.from ?? 'agent');
+      return;
+    }
+    if (fromPayment) {
+      this.atPayment = false;
+      this.resume('payment-ended', t.to ?? 'agent');
+    }
     if (action === 'stop') await this.stop(t.forced ?? `transfer-${t.shape}`, t.from ?? 'agent');
     else if (action === 'split') this.split(t.to);
+  }
+
+  /** True while the call is with a payment target: capture is paused and a REFER must not resume it. */
+  get withPaymentTarget(): boolean {
+    return this.atPayment;
   }
 
   /**

@@ -33,7 +33,8 @@ async function relayModify(call: Call, dialog: Dialog, from: Side, req: SipReque
   }
   if (!req.body) {
     // A session refresh without an offer: answer with what we already agreed.
-    res.send(200, { body: dialog.local.sdp });
+    // RFC 3311: an UPDATE without an offer gets no answer; a re-INVITE without one gets our offer.
+    res.send(200, req.method === 'UPDATE' ? {} : { body: dialog.local.sdp });
     // An UPDATE that only updates the connected identity (RFC 4916) carries no offer either.
     await onAgentIdentity(call, from, req);
     return;

@@ -207,7 +207,8 @@ async function carryOutRefer(call: Call, dialog: Dialog, referTo: ReferTo, req: 
     ...(operator !== undefined ? { to: operator } : {}),
     ...(forced !== undefined ? { forced } : {}),
   });
-  if (paused) call.capture?.resume('transfer', operator ?? 'agent');
+  // At a payment target the pause stays until the call leaves it.
+  if (paused && call.capture?.withPaymentTarget !== true) call.capture?.resume('transfer', operator ?? 'agent');
   await trying;
   await notify(dialog, 200, 'OK', true);
   await dialog.destroy().catch(() => undefined);

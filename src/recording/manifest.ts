@@ -38,8 +38,8 @@ export interface ManifestTransfer {
   readonly target: string;
   readonly from?: string;
   readonly to?: string;
-  readonly action: 'stop' | 'split' | 'none';
-  /** Why a stop was forced whatever the line says: a payment target, an unrecorded extension. */
+  readonly action: 'stop' | 'split' | 'pause' | 'none';
+  /** Why the line's policy was overridden: payment-target (paused), unrecorded-extension (stopped), payment-ended (resumed). */
   readonly reason?: string;
 }
 

@@ -1,10 +1,11 @@
 /**
  * Transfers from the agent side, with real SIPp peers: REFER (blind and
- * attended, to an agent, to a payment target, to a busy target), a re-INVITE
- * asserting another agent, and an INVITE with Replaces. The first agent talks with the sip-tester speech pcap; the caller
- * with noise of the test's own making; the transfer target echoes what it
- * gets, so its "voice" is the caller's noise arriving on the agent leg. What
- * each segment holds is then told apart byte for byte.
+ * attended, to an agent, to a payment target, to an unrecorded extension, to
+ * a busy target), a re-INVITE or an UPDATE asserting another agent, and an
+ * INVITE with Replaces. The first agent talks with the sip-tester speech
+ * pcap; the caller with noise of the test's own making; the transfer target
+ * echoes what it gets, so its "voice" is the caller's noise arriving on the
+ * agent leg. What each segment holds is then told apart byte for byte.
  */
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
@@ -30,11 +31,11 @@ const noise = noiseAudio({ seed: 5, ms: 12_000 });
 const TARGET_IP = '127.0.0.2';
 
 /** The caller scenario, next to the pcap it plays (SIPp looks for pcaps next to the scenario first). */
-function callerScenario(t: TestContext, voice: RtpAudio): string {
+function callerScenario(t: TestContext, voice: RtpAudio, name = 'caller-transfer.xml'): string {
   const dir = mkdtempSync(join(tmpdir(), 'recgw-transfer-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const scenario = join(dir, 'caller-transfer.xml');
-  copyFileSync(scenarioPath('caller-transfer.xml'), scenario);
+  const scenario = join(dir, name);
+  copyFileSync(scenarioPath(name), scenario);
   writeAudioPcap(join(dir, 'caller-transfer.pcap'), voice);
   return scenario;
 }
@@ -253,29 +254,64 @@ test('attended REFER (Refer-To with ?Replaces=): the target is called with that 
   assert.deepEqual(segmentsOf(gw, r.summary.callId, 'agent').map((s) => s.info.operator), ['agent1001', 'agent2002']);
 });
 
-test('a re-INVITE from the agent side asserting another agent is a transfer (shape reinvite): split opens a segment naming the new agent', async (t) => {
+/**
+ * The PBX handed the call to agent2002 on its own and said so in an offer
+ * from the agent side asserting the new identity: the line's policy (split
+ * here) applies, with the request's method as the transfer's shape.
+ */
+async function assertAssertedIdentityTransfer(t: TestContext, shape: 'reinvite' | 'update', agentScenario: string): Promise<void> {
   const gw = await startTestGateway({ lines: helpline('split') });
   t.after(() => gw.stop());
-  const r = await run(t, gw, { agentScenario: 'agent-pai-reinvite.xml' });
+  const r = await run(t, gw, { agentScenario });
   assert.equal(r.summary.reason, 'caller-bye');
-  // The re-INVITE itself reached the caller, as any re-INVITE does.
+  // The offer itself reached the caller, as any offer from the agent does: as a re-INVITE, whatever it came as.
   assert.equal(tracedMessages(r.caller.messages, /^INVITE /).length, 1);
+  const method = shape === 'update' ? 'UPDATE' : 'INVITE';
+  const answers = tracedMessages(r.agent.messages, /^SIP\/2\.0 200/).filter((m) => new RegExp(`^CSeq:\\s*101 ${method}\\s*$`, 'im').test(m));
+  assert.equal(answers.length, 1, 'the agent side got its answer');
+  assert.match(bodyOf(answers[0] ?? ''), /^m=audio \d+ RTP\/AVP/m, 'an SDP answer');
   assert.equal(r.final.transfers?.length, 1);
   const transfer = r.final.transfers?.[0];
-  assert.deepEqual({ ...transfer, at: undefined }, { at: undefined, shape: 'reinvite', target: 'agent2002', from: 'agent1001', to: 'agent2002', action: 'split' });
+  assert.deepEqual({ ...transfer, at: undefined }, { at: undefined, shape, target: 'agent2002', from: 'agent1001', to: 'agent2002', action: 'split' });
   assert.equal(r.final.operator, 'agent2002');
   assert.deepEqual(r.final.pausedWindows, [], 'a transfer inside the PBX cuts nothing');
   const agent = segmentsOf(gw, r.summary.callId, 'agent');
   assert.deepEqual(agent.map((s) => [s.info.segment, s.info.operator]), [[1, 'agent1001'], [2, 'agent2002']]);
-  assert.deepEqual(segmentsOf(gw, r.summary.callId, 'caller').map((s) => s.info.operator), ['agent1001', 'agent2002']);
+  assert.deepEqual(segmentsOf(gw, r.summary.callId, 'caller').map((s) => [s.info.segment, s.info.operator]), [[1, 'agent1001'], [2, 'agent2002']]);
   // Same media before and after: the speech runs whole across the two segments, split where the identity changed.
   const [first, second] = agent.map((s) => s.audio());
   assert.ok(first && second);
   assertHoldsExactly(Buffer.concat([first, second]), speech.audio, PCMA_SILENCE);
   assert.ok(packetsIn(first, speech.packets) > 0 && packetsIn(second, speech.packets) > 0, 'speech on both sides of the split');
+}
+
+test('a re-INVITE from the agent side asserting another agent is a transfer (shape reinvite): split opens a segment naming the new agent', async (t) => {
+  await assertAssertedIdentityTransfer(t, 'reinvite', 'agent-pai-reinvite.xml');
 });
 
-test('REFER to a payment target stops capture whatever the line says (split here): nothing of the payment leg is kept', async (t) => {
+test('an UPDATE from the agent side asserting another agent is a transfer (shape update): split opens a segment naming the new agent', async (t) => {
+  await assertAssertedIdentityTransfer(t, 'update', 'agent-pai-update.xml');
+});
+
+/**
+ * Asserts that capture stopped at a forced-stop transfer: one segment per
+ * leg, the first agent's speech and the caller's noise up to the transfer,
+ * nothing the new leg sent nor anything the caller said to it.
+ */
+function assertNothingOfNewLeg(gw: TestGateway, r: TransferRun, newLeg: string): void {
+  const agent = segmentsOf(gw, r.summary.callId, 'agent');
+  const caller = segmentsOf(gw, r.summary.callId, 'caller');
+  assert.equal(agent.length + caller.length, 2, `no segment for the ${newLeg}`);
+  const [agentSeg] = agent;
+  const [callerSeg] = caller;
+  assert.ok(agentSeg && callerSeg);
+  assert.equal(packetsIn(agentSeg.audio(), noise.packets), 0, `nothing the ${newLeg} sent`);
+  assertHoldsBeginningOf(agentSeg.audio(), speech.audio);
+  const callerHeard = assertHoldsBeginningOf(callerSeg.audio(), noise.audio);
+  assert.ok(callerHeard < noise.audio.length - 4 * 8000, `nothing the caller said to the ${newLeg} (${callerHeard} samples kept)`);
+}
+
+test('REFER to a payment target pauses capture whatever the line says (split here) for as long as the call is there: nothing of the payment leg is kept', async (t) => {
   const gw = await startTestGateway({ lines: helpline('split', { paymentTargets: ['5999'] }) });
   t.after(() => gw.stop());
   const target = await startTarget(t);
@@ -283,18 +319,29 @@ test('REFER to a payment target stops capture whatever the line says (split here
   const r = await run(t, gw, { agentScenario: 'agent-refer.xml', referTo, target });
   assert.equal(r.summary.reason, 'caller-bye');
   const transfer = r.final.transfers?.[0];
-  assert.deepEqual({ ...transfer, at: undefined }, { at: undefined, shape: 'refer', target: referTo, from: 'agent1001', to: 'agent2002', action: 'stop', reason: 'payment-target' });
-  assert.equal(r.final.stopped?.trigger, 'payment-target');
-  const agent = segmentsOf(gw, r.summary.callId, 'agent');
-  const caller = segmentsOf(gw, r.summary.callId, 'caller');
-  assert.equal(agent.length + caller.length, 2, 'no segment for the payment leg');
-  const [agentSeg] = agent;
-  const [callerSeg] = caller;
-  assert.ok(agentSeg && callerSeg);
-  assert.equal(packetsIn(agentSeg.audio(), noise.packets), 0, 'nothing the payment IVR sent');
-  assertHoldsBeginningOf(agentSeg.audio(), speech.audio);
-  const callerHeard = assertHoldsBeginningOf(callerSeg.audio(), noise.audio);
-  assert.ok(callerHeard < noise.audio.length - 4 * 8000, `nothing the caller said to the payment IVR (${callerHeard} samples kept)`);
+  assert.deepEqual({ ...transfer, at: undefined }, { at: undefined, shape: 'refer', target: referTo, from: 'agent1001', to: 'agent2002', action: 'pause', reason: 'payment-target' });
+  // One window, from the REFER (less the lookback) to the end of the call, which ended at the payment leg.
+  const windows = r.final.pausedWindows;
+  assert.equal(windows.length, 1, JSON.stringify(windows));
+  assert.equal(windows[0]?.trigger, 'transfer');
+  assert.ok(windows[0]?.end !== undefined && r.final.endedAt !== undefined && Date.parse(windows[0].end) <= Date.parse(r.final.endedAt));
+  assert.ok(Date.parse(windows[0]?.start ?? '') < Date.parse(transfer?.at ?? ''), 'the window opened before the transfer completed');
+  assertNothingOfNewLeg(gw, r, 'payment IVR');
+});
+
+test('REFER to an unrecorded extension stops capture whatever the line says (split here): nothing of the new leg is kept', async (t) => {
+  const gw = await startTestGateway({ lines: helpline('split', { unrecordedExtensions: ['7001'] }) });
+  t.after(() => gw.stop());
+  const target = await startTarget(t);
+  const referTo = `sip:7001@${TARGET_IP}:${target.port}`;
+  const r = await run(t, gw, { agentScenario: 'agent-refer.xml', referTo, target });
+  assert.equal(r.summary.reason, 'caller-bye');
+  // The transfer itself goes through: the caller reaches the confidential line, only unrecorded.
+  assert.deepEqual(notifies(r.agent).map((x) => x.body), ['SIP/2.0 100 Trying', 'SIP/2.0 200 OK']);
+  const transfer = r.final.transfers?.[0];
+  assert.deepEqual({ ...transfer, at: undefined }, { at: undefined, shape: 'refer', target: referTo, from: 'agent1001', to: 'agent2002', action: 'stop', reason: 'unrecorded-extension' });
+  assert.equal(r.final.stopped?.trigger, 'unrecorded-extension');
+  assertNothingOfNewLeg(gw, r, 'unrecorded extension');
 });
 
 test('a REFER whose target is busy: NOTIFY carries the 486, the call stays with the agent and capture resumes', async (t) => {
@@ -355,4 +402,42 @@ test('an INVITE with Replaces from the agent side naming our agent dialog takes 
   assert.equal(packetsIn(first.audio(), noise.packets), 0, 'nothing of the new agent in the old segment');
   assert.equal(packetsIn(second.audio(), speech.packets), 0, 'nothing of the old agent in the new segment');
   assert.ok(packetsIn(second.audio(), noise.packets) >= 25, 'the new agent is in the new segment');
+});
+
+test('inside the PBX to the payment desk and on to another agent: paused while at the desk, resumed and split when the call leaves it', async (t) => {
+  const gw = await startTestGateway({ lines: helpline('split', { paymentTargets: ['5999'] }) });
+  t.after(() => gw.stop());
+  const r = await run(t, gw, { agentScenario: 'agent-pai-payment.xml', caller: { scenario: callerScenario(t, noise, 'caller-transfer-twice.xml'), pauseMs: 9000 } });
+  assert.equal(r.summary.reason, 'caller-bye');
+  const transfers = r.final.transfers ?? [];
+  assert.deepEqual(
+    transfers.map((x) => [x.shape, x.to, x.action, x.reason]),
+    [
+      ['reinvite', '5999', 'pause', 'payment-target'],
+      ['reinvite', 'agent2002', 'split', 'payment-ended'],
+    ],
+  );
+  const windows = r.final.pausedWindows.filter((w) => w.trigger === 'payment-target');
+  assert.equal(windows.length, 1, JSON.stringify(r.final.pausedWindows));
+  const [w] = windows;
+  assert.ok(w?.end !== undefined, 'the window closed when the call left the desk');
+  const ms = Date.parse(w.end) - Date.parse(w.start);
+  // The 2.5 s at the desk, plus the lookback cut before it.
+  assert.ok(ms >= 2500 && ms <= 5000, `window of ${ms} ms`);
+  assert.equal(Date.parse(w.end) <= Date.parse(transfers[1]?.at ?? ''), true);
+  // Segments: the first agent until the split, the new agent after; the desk's time is silence in both legs.
+  const agent = segmentsOf(gw, r.summary.callId, 'agent');
+  assert.deepEqual(agent.map((s) => [s.info.segment, s.info.operator]), [[1, 'agent1001'], [2, 'agent2002']]);
+  const caller = segmentsOf(gw, r.summary.callId, 'caller');
+  const [before, after] = caller.map((s) => s.audio());
+  assert.ok(before && after);
+  assert.ok(packetsIn(before, noise.packets) > 0, 'the caller before the desk is kept');
+  assert.ok(packetsIn(after, noise.packets) > 0, 'the caller after the desk is kept');
+  // What the caller said while at the desk (the window) is in neither segment.
+  const segStart = Date.parse(r.final.segments.find((s) => s.leg === 'caller' && s.segment === 1)?.startedAt ?? '');
+  const whole = Buffer.concat([before, after]);
+  const a = Math.ceil((Date.parse(w.start) - segStart) * 8) + 16;
+  const b = Math.floor((Date.parse(w.end) - segStart) * 8) - 16;
+  assert.ok(b > a);
+  assert.ok(whole.subarray(a, b).every((x) => x === PCMA_SILENCE), 'silence over the window');
 });
