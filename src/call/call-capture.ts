@@ -6,6 +6,7 @@
  * each gap and why it is there.
  */
 import { performance } from 'node:perf_hooks';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { LineConfig } from '../config/types.js';
 import { InbandDtmfDetector } from '../media/inband-dtmf.js';
 import type { MediaLeg } from '../media/leg.js';
@@ -137,11 +138,16 @@ export class CallCapture {
    */
   stop(trigger: string, by: string): Promise<void> {
     if (this.closing) return this.closing;
-    const live = performance.now();
-    this.gate.stop(this.now());
-    this.stopped = { at: new Date().toISOString(), trigger, by };
+    const pos = this.now();
+    this.gate.stop(pos);
+    this.stopped = { at: this.gate.timeOf(pos), trigger, by };
     this.call.log.info({ trigger, by }, 'capture stopped');
-    this.closing = this.closeLegs(live);
+    this.closing = (async () => {
+      // What was said just before the stop may still be on its way: wait out the
+      // jitter, then end each file exactly at the stop.
+      await delay(this.call.deps.jitterMs);
+      await this.closeLegs(performance.now(), pos);
+    })();
     return this.closing;
   }
 
@@ -179,7 +185,7 @@ export class CallCapture {
     else action = line.onTransfer;
     const reason = t.forced ?? (fromPayment ? 'payment-ended' : undefined);
     this.transfers.push({
-      at: new Date().toISOString(),
+      at: this.gate.timeOf(this.now()),
       shape: t.shape,
       target: t.target,
       ...(t.from !== undefined ? { from: t.from } : {}),
@@ -217,7 +223,7 @@ export class CallCapture {
     const { line, deps } = this.call;
     const keys = this.segmentKeys();
     const discard = line.optOut.discard && deps.discard !== undefined;
-    this.optOut = { at: new Date().toISOString(), by, discarded: discard };
+    this.optOut = { at: this.gate.timeOf(this.now()), by, discarded: discard };
     if (!discard || !deps.discard) return 0;
     const r = await deps.discard(keys);
     this.call.log.warn({ by, segments: keys.length, spool: r.spool, store: r.store, pending: r.pending }, 'opt-out: captured audio discarded');
@@ -232,12 +238,12 @@ export class CallCapture {
     return [...this.recordings.values()].flatMap((r) => r.sink.segments.map((s) => s.key));
   }
 
-  private async closeLegs(liveMs: number): Promise<void> {
+  private async closeLegs(liveMs: number, endPos?: number): Promise<void> {
     await Promise.all(
       [...this.recordings.values()].map(async (r) => {
         this.call.deps.captureClock.remove(r.capture);
         try {
-          await r.capture.stop(liveMs);
+          await r.capture.stop(liveMs, endPos);
         } catch (err) {
           this.call.log.error({ err, leg: r.leg }, 'segment did not close');
         }

@@ -264,13 +264,14 @@ export class LegCapture implements Flushable {
 
   /**
    * Final flush up to nowMs with no hold-back (and past it, if a packet's
-   * audio reaches further: nothing received is dropped), then closes the sink.
-   * Idempotent: later calls return the same promise.
+   * audio reaches further: nothing received is dropped), or exactly up to
+   * `endPos` when given (a stop placed on the call's clock), then closes the
+   * sink. Idempotent: later calls return the same promise.
    */
-  stop(nowMs: number = this.clock.now()): Promise<void> {
+  stop(nowMs: number = this.clock.now(), endPos?: number): Promise<void> {
     if (this.closing) return this.closing;
     this.stopped = true;
-    const target = Math.max(Math.floor((nowMs - this.t0) * SAMPLES_PER_MS), this.end);
+    const target = endPos ?? Math.max(Math.floor((nowMs - this.t0) * SAMPLES_PER_MS), this.end);
     this.closing = (async () => {
       this.writeUpTo(target);
       this.detector?.flush(target);

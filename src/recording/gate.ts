@@ -137,10 +137,18 @@ export class CaptureGate {
     return n;
   }
 
+  /**
+   * The wall-clock time of a position on the call's clock, as the manifest
+   * writes it: every time in one manifest comes from here, so a time always
+   * points at the same sample of the file, whatever the wall clock did since.
+   */
+  timeOf(pos: number): string {
+    return new Date(this.opts.startedAt.getTime() + pos / SAMPLES_PER_MS).toISOString();
+  }
+
   /** The windows as the manifest records them, in wall-clock time. */
   pausedWindows(): PausedWindow[] {
-    const t0 = this.opts.startedAt.getTime();
-    const at = (pos: number): string => new Date(t0 + pos / SAMPLES_PER_MS).toISOString();
+    const at = (pos: number): string => this.timeOf(pos);
     return this.windows.map((w) => ({
       start: at(w.start),
       ...(Number.isFinite(w.end) ? { end: at(w.end) } : {}),

@@ -92,7 +92,8 @@ function assertGated(audio: Buffer, pcap: Buffer, windows: readonly PausedWindow
     (Date.parse(w.start) - t0) * SAMPLES_PER_MS,
     w.end === undefined ? Infinity : (Date.parse(w.end) - t0) * SAMPLES_PER_MS,
   ]);
-  const edge = SAMPLES_PER_MS;
+  // Both ends of a span come from millisecond-truncated times: up to two milliseconds either way.
+  const edge = 2 * SAMPLES_PER_MS;
   const inside = (i: number): boolean => spans.some(([a, b]) => i >= a + edge && i < b);
   const near = (i: number): boolean => spans.some(([a, b]) => i >= a - edge && i < b + edge);
 
