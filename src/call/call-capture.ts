@@ -41,6 +41,8 @@ export interface OptOutRecord {
   readonly at: string;
   readonly by: string;
   readonly discarded: boolean;
+  /** Segments the store would not delete (Object Lock retention): kept until their retention ends. */
+  readonly retainedByStore?: number;
 }
 
 const SAMPLES_PER_MS = 8;
@@ -226,8 +228,10 @@ export class CallCapture {
     this.optOut = { at: this.gate.timeOf(this.now()), by, discarded: discard };
     if (!discard || !deps.discard) return 0;
     const r = await deps.discard(keys);
-    this.call.log.warn({ by, segments: keys.length, spool: r.spool, store: r.store, pending: r.pending }, 'opt-out: captured audio discarded');
-    return keys.length;
+    this.call.log.warn({ by, segments: keys.length, spool: r.spool, store: r.store, pending: r.pending, refused: r.refused }, 'opt-out: captured audio discarded');
+    // What the store refuses to delete (retained under Object Lock) is not discarded, and the manifest says so.
+    if (r.refused > 0) this.optOut = { ...this.optOut, retainedByStore: r.refused };
+    return keys.length - r.refused;
   }
 
   pausedWindows(): PausedWindow[] {

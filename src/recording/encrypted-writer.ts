@@ -86,6 +86,8 @@ export class EncryptedSegmentWriter implements SegmentWriter {
       kind: 'manifest',
       callId: manifest.callId,
       tags: recordingTags({ ...manifest, ...(manifest.operator !== undefined ? { operator: manifest.operator } : {}), startedAt, leg: 'manifest' }, manifest.retentionDays),
+      // The record of the call is kept as long as its audio, under the same lock.
+      ...(this.opts.objectLock ? { retainUntil: new Date(startedAt.getTime() + manifest.retentionDays * 86_400_000).toISOString() } : {}),
     });
     entry.append(sealer.headerBytes);
     entry.append(sealer.seal(Buffer.from(JSON.stringify(manifest)), true));

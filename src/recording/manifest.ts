@@ -62,7 +62,7 @@ export interface Manifest {
   /** Capture was stopped before the call ended: when, why and by whom. */
   readonly stopped?: { readonly at: string; readonly trigger: string; readonly by: string };
   /** The caller opted out; `discarded` says the audio captured before was deleted. */
-  readonly optOut?: { readonly at: string; readonly by: string; readonly discarded: boolean };
+  readonly optOut?: { readonly at: string; readonly by: string; readonly discarded: boolean; readonly retainedByStore?: number };
   /** Every segment complete and the call ended normally. */
   readonly complete: boolean;
 }

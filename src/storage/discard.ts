@@ -9,6 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import { silentLogger, type Logger } from '../ops/log.js';
 import { isErrno, writeFileAtomic } from './atomic.js';
+import { StorageError } from './store.js';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import type { ObjectStore } from './store.js';
 import type { Uploader } from './uploader.js';
@@ -20,6 +21,11 @@ export interface DiscardResult {
   readonly store: number;
   /** Objects whose delete failed and is being retried in the background. */
   readonly pending: number;
+  /**
+   * Objects the store refuses to delete for good (Object Lock retention in
+   * compliance mode): they stay until their retention ends, and the log says so.
+   */
+  readonly refused: number;
 }
 
 export interface DiscardOptions {
@@ -87,37 +93,48 @@ export class Discarder {
     }
     let store = 0;
     let pending = 0;
+    let refused = 0;
     for (const key of new Set(keys)) {
       // A key already owed to the store (a second opt-out request) keeps its one retry loop.
-      if (this.retrying.has(key)) pending++;
-      else if (await this.tryDelete(key)) store++;
+      if (this.retrying.has(key)) {
+        pending++;
+        continue;
+      }
+      const outcome = await this.tryDelete(key);
+      if (outcome === 'deleted') store++;
+      else if (outcome === 'refused') refused++;
       else {
         pending++;
         this.retry(key, 1);
       }
     }
     if (pending > 0) await this.persist();
-    return { spool, store, pending };
+    return { spool, store, pending, refused };
   }
 
-  private async tryDelete(key: string): Promise<boolean> {
+  private async tryDelete(key: string): Promise<'deleted' | 'failed' | 'refused'> {
     try {
       await this.opts.store.delete(key);
-      return true;
+      return 'deleted';
     } catch (err) {
+      if (err instanceof StorageError && err.code === 'STORE_REJECTED') {
+        // Retrying cannot help (a retained object, a policy that forbids deletes): say so once, loudly.
+        this.log.error({ err, key }, 'discard: the store refuses to delete this object (Object Lock retention?); it stays until its retention ends');
+        return 'refused';
+      }
       this.log.warn({ err, key }, 'discard: delete failed; retrying');
-      return false;
+      return 'failed';
     }
   }
 
   private retry(key: string, attempt: number): void {
     this.retrying.add(key);
     const timer = setTimeout(() => {
-      void this.tryDelete(key).then((ok) => {
-        if (!ok) return this.retry(key, attempt + 1);
+      void this.tryDelete(key).then((outcome) => {
+        if (outcome === 'failed') return this.retry(key, attempt + 1);
         this.retrying.delete(key);
         void this.persist();
-        this.log.info({ key, attempts: attempt + 1 }, 'discard: delete succeeded after retrying');
+        if (outcome === 'deleted') this.log.info({ key, attempts: attempt + 1 }, 'discard: delete succeeded after retrying');
       });
     }, backoffDelay(attempt, this.backoff));
     timer.unref();

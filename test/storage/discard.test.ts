@@ -22,6 +22,8 @@ import { Uploader } from '../../src/storage/uploader.js';
 class FlakyStore implements ObjectStore {
   readonly kind = 'fs' as const;
   failDeletes = 0;
+  /** Deletes refused for good, as a store refuses an object under Object Lock retention. */
+  rejectDeletes = false;
   putsDown = false;
   deleteAttempts = 0;
   readonly putKeys: string[] = [];
@@ -45,6 +47,7 @@ class FlakyStore implements ObjectStore {
   }
   delete(key: string): Promise<void> {
     this.deleteAttempts++;
+    if (this.rejectDeletes) return Promise.reject(new StorageError('STORE_REJECTED', 'AccessDenied: object is retained'));
     if (this.failDeletes > 0) {
       this.failDeletes--;
       return Promise.reject(new StorageError('STORE_UNAVAILABLE', 'store is down'));
@@ -94,14 +97,14 @@ test('a delete the store refuses is retried with backoff until the store takes i
   r.store.failDeletes = 5;
 
   const result = await r.discarder.discard(keys);
-  assert.deepEqual(result, { spool: 0, store: 0, pending: 2 }, 'both deletes refused at first: the discard does not fail');
+  assert.deepEqual(result, { spool: 0, store: 0, pending: 2, refused: 0 }, 'both deletes refused at first: the discard does not fail');
   assert.equal(r.discarder.pending, 2);
   await until('the store took every delete', () => r.discarder.pending === 0);
   for (const key of keys) assert.equal(await r.store.head(key), null, `${key} is gone`);
   assert.equal(r.store.deleteAttempts, 7, 'five refused, then one each');
 
   // Discarding again (a second request for the same call) finds nothing and owes nothing.
-  assert.deepEqual(await r.discarder.discard(keys), { spool: 0, store: 2, pending: 0 });
+  assert.deepEqual(await r.discarder.discard(keys), { spool: 0, store: 2, pending: 0, refused: 0 });
 });
 
 test('entries still in the spool are dropped, and never uploaded once the store is back', async (t) => {
@@ -113,7 +116,7 @@ test('entries still in the spool are dropped, and never uploaded once the store 
   await until('an upload was tried', () => r.store.putKeys.includes(dropped.meta.key));
 
   const result = await r.discarder.discard([dropped.meta.key]);
-  assert.deepEqual(result, { spool: 1, store: 1, pending: 0 });
+  assert.deepEqual(result, { spool: 1, store: 1, pending: 0, refused: 0 });
   assert.deepEqual(r.spool.entries(), []);
 
   // The store comes back: another call's entry is uploaded, the dropped one is not.
@@ -137,7 +140,7 @@ test('an upload of a discarded call under way is cut off and leaves nothing in t
   await until('the tail upload started', () => r.store.putKeys.includes(live.meta.key));
 
   const result = await r.discarder.discard([live.meta.key]);
-  assert.deepEqual(result, { spool: 1, store: 1, pending: 0 });
+  assert.deepEqual(result, { spool: 1, store: 1, pending: 0, refused: 0 });
   assert.deepEqual(r.spool.entries(), []);
   assert.equal(await r.store.head(live.meta.key), null);
   let listed = 0;
@@ -174,7 +177,7 @@ test('deletes still owed when the gateway stops are taken up by the next start',
   const key = meta('c7', 'caller').key;
   await r.store.inner.put(key, randomBytes(2000), { tags: {} });
   r.store.failDeletes = 1;
-  assert.deepEqual(await first.discard([key]), { spool: 0, store: 0, pending: 1 });
+  assert.deepEqual(await first.discard([key]), { spool: 0, store: 0, pending: 1, refused: 0 });
   // The first run "stops" here: its retry would come a minute later, never.
   assert.deepEqual(JSON.parse(await readFile(pendingFile, 'utf8')), [key]);
 
@@ -188,4 +191,16 @@ test('deletes still owed when the gateway stops are taken up by the next start',
   await reopened.open();
   assert.deepEqual(reopened.entries(), []);
   await reopened.close();
+});
+
+test('an object the store refuses to delete for good (Object Lock) is reported, not retried forever', async (t) => {
+  const r = await rig(t);
+  const key = meta('c8', 'caller').key;
+  await r.store.inner.put(key, randomBytes(2000), { tags: {} });
+  r.store.rejectDeletes = true;
+  assert.deepEqual(await r.discarder.discard([key]), { spool: 0, store: 0, pending: 0, refused: 1 });
+  assert.equal(r.discarder.pending, 0, 'nothing left to retry');
+  await sleep(100);
+  assert.equal(r.store.deleteAttempts, 1, 'asked once');
+  assert.ok(await r.store.head(key), 'the retained object is still there, and the result says so');
 });
