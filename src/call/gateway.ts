@@ -4,6 +4,7 @@
  * Announcements are transcoded once, here, at start-up, never per call.
  */
 import type { AuditSink } from '../access/audit.js';
+import { LINE_POLICY_DEFAULTS } from '../config/defaults.js';
 import type { GatewayConfig, LineConfig } from '../config/types.js';
 import { BUILTIN_ANNOUNCEMENT, loadAnnouncement, type Announcement } from '../media/announcement.js';
 import { Pacer } from '../media/player.js';
@@ -54,6 +55,7 @@ function hostOf(uri: string): string | undefined {
 
 /** Outbound calls from extensions no line nominates: carried, never recorded, never announced. */
 function unrecordedLine(pbx: string): LineConfig {
+  const d = LINE_POLICY_DEFAULTS;
   return {
     number: '',
     match: 'exact',
@@ -62,15 +64,15 @@ function unrecordedLine(pbx: string): LineConfig {
     record: false,
     recordMode: 'never',
     schedule: [],
-    retentionDays: 14,
-    onRecordingFailure: 'continue',
-    onTransfer: 'stop',
+    retentionDays: d.retentionDays,
+    onRecordingFailure: d.onRecordingFailure,
+    onTransfer: d.onTransfer,
     paymentTargets: [],
     unrecordedExtensions: [],
     extensions: [],
-    redactDtmf: true,
-    dtmfQuietMs: 3000,
-    optOut: { discard: true },
+    redactDtmf: d.redactDtmf,
+    dtmfQuietMs: d.dtmfQuietMs,
+    optOut: { discard: d.optOutDiscard },
   };
 }
 

@@ -55,3 +55,19 @@ export const DEFAULT_CONTROL_TOKEN_FILE = './var/control-token';
 
 /** A recorded line that names no announcement plays the built-in one, before the agent is called. */
 export const DEFAULT_ANNOUNCEMENT = { mode: 'early' } as const;
+
+/**
+ * What a line's policy is when its entry leaves a key out. The validator fills
+ * lines from here, and so does the gateway for the line it makes up for an
+ * outbound call no line nominates.
+ */
+export const LINE_POLICY_DEFAULTS = {
+  /** Kept three months unless the line says otherwise. */
+  retentionDays: 90,
+  onRecordingFailure: 'continue',
+  /** Never record after the call leaves the recorded queue unless the line says split. */
+  onTransfer: 'stop',
+  redactDtmf: true,
+  dtmfQuietMs: 3000,
+  optOutDiscard: true,
+} as const;

@@ -5,7 +5,7 @@
  */
 import type { AnnouncementConfig, AnnouncementMode, LineConfig, RecordMode, ScheduleWindow } from './types.js';
 import type { Checker, Mapping, Path } from './check.js';
-import { DEFAULT_ANNOUNCEMENT } from './defaults.js';
+import { DEFAULT_ANNOUNCEMENT, LINE_POLICY_DEFAULTS as D } from './defaults.js';
 import { asText, dialled, KEY, KEY_SEQUENCE, keys, sipUri, targetList } from './forms.js';
 import { checkSchedule } from './validate-schedule.js';
 
@@ -13,9 +13,6 @@ const MODES: readonly AnnouncementMode[] = ['early', 'answer'];
 const RECORD_MODES: readonly RecordMode[] = ['always', 'never', 'schedule'];
 const FAILURE_POLICIES = ['continue', 'reject'] as const;
 const TRANSFER_POLICIES = ['stop', 'split'] as const;
-/** Kept three months unless the line says otherwise. */
-const DEFAULT_RETENTION_DAYS = 90;
-const DEFAULT_DTMF_QUIET_MS = 3000;
 
 /** Which line already holds a number, a prefix, an extension: each may belong to one line only. */
 interface Claims {
@@ -37,14 +34,14 @@ function checkLine(c: Checker, l: Mapping, path: Path, claims: Claims): LineConf
   const { recordMode, schedule } = checkRecord(c, l, path);
   const record = recordMode !== 'never';
   const announcement = checkAnnouncement(c, l['announcement'], [...path, 'announcement'], record);
-  const retentionDays = l['retention'] === undefined ? DEFAULT_RETENTION_DAYS : c.integer(l['retention'], [...path, 'retention'], 14, 730, 'must be a whole number of days, 14–730');
-  const onRecordingFailure = l['onRecordingFailure'] === undefined ? 'continue' : c.oneOf(l['onRecordingFailure'], [...path, 'onRecordingFailure'], FAILURE_POLICIES);
-  const onTransfer = l['onTransfer'] === undefined ? 'stop' : c.oneOf(l['onTransfer'], [...path, 'onTransfer'], TRANSFER_POLICIES);
+  const retentionDays = l['retention'] === undefined ? D.retentionDays : c.integer(l['retention'], [...path, 'retention'], 14, 730, 'must be a whole number of days, 14–730');
+  const onRecordingFailure = l['onRecordingFailure'] === undefined ? D.onRecordingFailure : c.oneOf(l['onRecordingFailure'], [...path, 'onRecordingFailure'], FAILURE_POLICIES);
+  const onTransfer = l['onTransfer'] === undefined ? D.onTransfer : c.oneOf(l['onTransfer'], [...path, 'onTransfer'], TRANSFER_POLICIES);
   const paymentTargets = targetList(c, l['paymentTargets'], [...path, 'paymentTargets']);
   const unrecordedExtensions = targetList(c, l['unrecordedExtensions'], [...path, 'unrecordedExtensions']);
   const extensions = checkExtensions(c, l['extensions'], [...path, 'extensions'], index, claims);
-  const redactDtmf = l['redactDtmf'] === undefined ? true : c.boolean(l['redactDtmf'], [...path, 'redactDtmf']);
-  const dtmfQuietMs = l['dtmfQuietMs'] === undefined ? DEFAULT_DTMF_QUIET_MS : c.integer(l['dtmfQuietMs'], [...path, 'dtmfQuietMs'], 500, 60_000, 'must be an integer 500–60000 (milliseconds)');
+  const redactDtmf = l['redactDtmf'] === undefined ? D.redactDtmf : c.boolean(l['redactDtmf'], [...path, 'redactDtmf']);
+  const dtmfQuietMs = l['dtmfQuietMs'] === undefined ? D.dtmfQuietMs : c.integer(l['dtmfQuietMs'], [...path, 'dtmfQuietMs'], 500, 60_000, 'must be an integer 500–60000 (milliseconds)');
   const keypad = checkKeypad(c, l, path, announcement);
   return {
     number,
@@ -135,7 +132,7 @@ function checkKeypad(c: Checker, l: Mapping, path: Path, announcement: Announcem
   // Both are listened for during the announcement: one key cannot mean both.
   const second = announcement?.secondMessage?.key;
   if (key && key === second) c.fail([...p, 'key'], `must differ from announcement.secondMessage.key ('${second}')`);
-  const discard = o['discard'] === undefined ? true : c.boolean(o['discard'], [...p, 'discard']);
+  const discard = o['discard'] === undefined ? D.optOutDiscard : c.boolean(o['discard'], [...p, 'discard']);
   return {
     ...(pauseKeys ? { pauseKeys } : {}),
     ...(resumeKeys ? { resumeKeys } : {}),

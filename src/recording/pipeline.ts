@@ -7,6 +7,7 @@
 import { mkdirSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { LINE_POLICY_DEFAULTS } from '../config/defaults.js';
 import type { GatewayConfig } from '../config/types.js';
 import { recoverableLength } from '../crypto/format.js';
 import { generateKeyPair, loadEncryptionKey, type KeyEncryptionKey } from '../crypto/keys.js';
@@ -84,7 +85,7 @@ export async function startRecordingPipeline(config: GatewayConfig, log: Logger)
     spool,
     kek,
     log,
-    retentionDays: (line) => retention.get(line) ?? 90,
+    retentionDays: (line) => retention.get(line) ?? LINE_POLICY_DEFAULTS.retentionDays,
     objectLock: config.storage.kind === 's3' && config.storage.objectLock,
   });
   const discarder = new Discarder({ uploader, store, logger: log.child({ component: 'discard' }), pendingFile: join(config.spool.dir, DISCARD_PENDING_FILE) });
