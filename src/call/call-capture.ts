@@ -12,6 +12,7 @@ import { InbandDtmfDetector } from '../media/inband-dtmf.js';
 import type { MediaLeg } from '../media/leg.js';
 import type { PausedWindow } from '../recording/manifest.js';
 import { CaptureGate, type CaptureState } from '../recording/gate.js';
+import type { SegmentRecord } from '../recording/rotating-sink.js';
 import type { LegName } from '../recording/writer.js';
 import type { AudioCodec, AudioDescription } from '../sip/sdp.js';
 import type { Call } from './call.js';
@@ -238,8 +239,13 @@ export class CallCapture {
     return this.gate.pausedWindows();
   }
 
+  /** Every segment of both legs so far, in leg order. */
+  segments(): SegmentRecord[] {
+    return [...this.recordings.values()].flatMap((r) => r.sink.segments);
+  }
+
   segmentKeys(): string[] {
-    return [...this.recordings.values()].flatMap((r) => r.sink.segments.map((s) => s.key));
+    return this.segments().map((s) => s.key);
   }
 
   private async closeLegs(liveMs: number, endPos?: number): Promise<void> {

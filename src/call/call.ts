@@ -329,8 +329,8 @@ export class Call extends TypedEmitter<CallEvents> {
     const { callerLeg, agentLeg } = this;
     if (callerLeg && agentLeg) unbridge(callerLeg, agentLeg);
     await this.capture?.end();
-    if (this.recordings.size > 0) {
-      this.log.info({ segments: [...this.recordings.values()].flatMap((r) => r.sink.segments.map((x) => x.key)) }, 'capture stopped');
+    if (this.capture && this.recordings.size > 0) {
+      this.log.info({ segments: this.capture.segmentKeys() }, 'capture stopped');
       await this.deps.writer.writeManifest(manifestOf(this, 'final')).catch((err: unknown) => this.log.error({ err }, 'manifest not written'));
     }
     await Promise.all(

@@ -7,16 +7,12 @@ import type { ActiveCallView, CaptureControl } from '../control/types.js';
 import { ControlError } from '../control/errors.js';
 import type { Call } from './call.js';
 import type { CallCapture } from './call-capture.js';
+import { identityOf } from './manifest.js';
 
 export function viewOf(call: Call): ActiveCallView {
   const capture = call.capture;
   return {
-    callId: call.id,
-    line: call.line.name,
-    direction: call.direction,
-    callerNumber: call.req.callingNumber,
-    calledNumber: call.req.calledNumber,
-    ...(call.operator !== undefined ? { operator: call.operator } : {}),
+    ...identityOf(call),
     startedAt: call.startedAt.toISOString(),
     capture: capture ? capture.state : call.record && !call.optedOut ? 'pending' : 'unrecorded',
     pausedWindows: capture ? capture.pausedWindows() : [],

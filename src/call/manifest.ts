@@ -2,8 +2,20 @@
 import type { Manifest } from '../recording/manifest.js';
 import type { Call } from './call.js';
 
+/** Who and what a call is, as the manifest and the control API both name it. */
+export function identityOf(call: Call): Pick<Manifest, 'callId' | 'line' | 'direction' | 'callerNumber' | 'calledNumber' | 'operator'> {
+  return {
+    callId: call.id,
+    line: call.line.name,
+    direction: call.direction,
+    callerNumber: call.req.callingNumber,
+    calledNumber: call.req.calledNumber,
+    ...(call.operator !== undefined ? { operator: call.operator } : {}),
+  };
+}
+
 export function manifestOf(call: Call, stage: 'start' | 'final'): Manifest {
-  const records = [...call.recordings.values()].flatMap((r) => r.sink.segments);
+  const records = call.capture?.segments() ?? [];
   const discarded = call.capture?.optOut?.discarded === true;
   const segments = records.map((r) => ({
     leg: r.info.leg,
@@ -20,12 +32,7 @@ export function manifestOf(call: Call, stage: 'start' | 'final'): Manifest {
   return {
     version: 1,
     stage,
-    callId: call.id,
-    line: call.line.name,
-    direction: call.direction,
-    callerNumber: call.req.callingNumber,
-    calledNumber: call.req.calledNumber,
-    ...(call.operator !== undefined ? { operator: call.operator } : {}),
+    ...identityOf(call),
     startedAt: startedAt.toISOString(),
     ...(stage === 'final' ? { endedAt: new Date().toISOString(), ...(call.endReason ? { endReason: call.endReason } : {}) } : {}),
     retentionDays: call.line.retentionDays,

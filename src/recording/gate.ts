@@ -57,10 +57,6 @@ export class CaptureGate {
     return this.manual ? 'paused' : 'recording';
   }
 
-  get redactsDtmf(): boolean {
-    return this.opts.redactDtmf;
-  }
-
   /**
    * Opens a window from the oldest unwritten sample (`livePos` minus the
    * hold-back), or from `livePos` itself when `lookback` is false. False when
