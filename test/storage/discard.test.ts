@@ -9,52 +9,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Discarder } from '../../src/storage/discard.js';
 import { FsStore } from '../../src/storage/fs.js';
 import { DISCARD_PENDING_FILE, Spool, type SpoolEntryMeta } from '../../src/storage/spool.js';
-import { StorageError, type ObjectInfo, type ObjectStore, type PutOptions, type StoredObject } from '../../src/storage/store.js';
 import { Uploader } from '../../src/storage/uploader.js';
-
-/** A real FsStore that refuses the next `failDeletes` deletes, and every put while `putsDown`. */
-class FlakyStore implements ObjectStore {
-  readonly kind = 'fs' as const;
-  failDeletes = 0;
-  /** Deletes refused for good, as a store refuses an object under Object Lock retention. */
-  rejectDeletes = false;
-  putsDown = false;
-  deleteAttempts = 0;
-  readonly putKeys: string[] = [];
-  constructor(readonly inner: FsStore) {}
-  get location(): string {
-    return this.inner.location;
-  }
-  put(key: string, body: Readable | Buffer, opts: PutOptions): Promise<StoredObject> {
-    this.putKeys.push(key);
-    if (this.putsDown) return Promise.reject(new StorageError('STORE_UNAVAILABLE', 'store is down'));
-    return this.inner.put(key, body, opts);
-  }
-  head(key: string): Promise<ObjectInfo | null> {
-    return this.inner.head(key);
-  }
-  get(key: string): Promise<Readable> {
-    return this.inner.get(key);
-  }
-  list(prefix: string): AsyncIterable<StoredObject> {
-    return this.inner.list(prefix);
-  }
-  delete(key: string): Promise<void> {
-    this.deleteAttempts++;
-    if (this.rejectDeletes) return Promise.reject(new StorageError('STORE_REJECTED', 'AccessDenied: object is retained'));
-    if (this.failDeletes > 0) {
-      this.failDeletes--;
-      return Promise.reject(new StorageError('STORE_UNAVAILABLE', 'store is down'));
-    }
-    return this.inner.delete(key);
-  }
-}
+import { FlakyStore } from '../helpers/flaky-store.js';
 
 interface Rig {
   readonly spool: Spool;
@@ -109,7 +70,7 @@ test('a delete the store refuses is retried with backoff until the store takes i
 
 test('entries still in the spool are dropped, and never uploaded once the store is back', async (t) => {
   const r = await rig(t);
-  r.store.putsDown = true;
+  r.store.down = true;
   const dropped = r.spool.create(meta('c2', 'caller'));
   dropped.append(randomBytes(4000));
   await dropped.seal();
@@ -120,7 +81,7 @@ test('entries still in the spool are dropped, and never uploaded once the store 
   assert.deepEqual(r.spool.entries(), []);
 
   // The store comes back: another call's entry is uploaded, the dropped one is not.
-  r.store.putsDown = false;
+  r.store.down = false;
   const kept = r.spool.create(meta('c3', 'caller'));
   kept.append(randomBytes(4000));
   await kept.seal();

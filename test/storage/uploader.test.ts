@@ -3,58 +3,16 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pipeline, Transform, Writable, type Readable } from 'node:stream';
+import { Writable } from 'node:stream';
 import { test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger } from '../../src/ops/log.js';
 import { backoffCeiling, backoffDelay } from '../../src/storage/backoff.js';
 import { FsStore } from '../../src/storage/fs.js';
 import { Spool, type SpoolEntry, type SpoolEntryMeta } from '../../src/storage/spool.js';
-import { StorageError, type ObjectInfo, type ObjectStore, type PutOptions, type StoredObject } from '../../src/storage/store.js';
+import type { ObjectStore } from '../../src/storage/store.js';
 import { Uploader, type UploaderEvents, type UploaderOptions } from '../../src/storage/uploader.js';
-
-/**
- * A real FsStore behind a switch: while `down` is set, puts are refused, and a
- * put already streaming breaks at its next chunk (an outage mid-call).
- */
-class SwitchableStore implements ObjectStore {
-  readonly kind = 'fs' as const;
-  down = false;
-  /** Flips a bit in every chunk: a store that keeps something else than it was sent. */
-  corrupt = false;
-  puts = 0;
-  constructor(readonly inner: FsStore) {}
-  get location(): string {
-    return this.inner.location;
-  }
-  put(key: string, body: Readable | Buffer, opts: PutOptions): Promise<StoredObject> {
-    this.puts++;
-    if (this.down) return Promise.reject(new StorageError('STORE_UNAVAILABLE', 'store is down'));
-    if (Buffer.isBuffer(body)) return this.inner.put(key, body, opts);
-    const line = new Transform({
-      transform: (chunk: Buffer, _enc, cb) => {
-        if (this.down) return cb(new StorageError('STORE_UNAVAILABLE', 'connection lost'));
-        if (!this.corrupt) return cb(null, chunk);
-        const bad = Buffer.from(chunk);
-        bad[0] = (bad[0] ?? 0) ^ 1;
-        cb(null, bad);
-      },
-    });
-    return this.inner.put(key, pipeline(body, line, () => undefined), opts);
-  }
-  head(key: string): Promise<ObjectInfo | null> {
-    return this.inner.head(key);
-  }
-  get(key: string): Promise<Readable> {
-    return this.inner.get(key);
-  }
-  list(prefix: string): AsyncIterable<StoredObject> {
-    return this.inner.list(prefix);
-  }
-  delete(key: string): Promise<void> {
-    return this.inner.delete(key);
-  }
-}
+import { FlakyStore } from '../helpers/flaky-store.js';
 
 interface Rig {
   dir: string;
@@ -187,7 +145,7 @@ test('entries stream to the store while written, arrive whole with their tags, a
 
 test('while the store is down the spool keeps the entry and retries with growing backoff; all arrives once it is back', async (t) => {
   const r = await rig(t);
-  const store = new SwitchableStore(r.store);
+  const store = new FlakyStore(r.store);
   store.down = true;
   const uploader = r.uploader({ store, backoff: { initialMs: 4, maxMs: 30 } });
   const failed = record(uploader, 'failed');
@@ -222,7 +180,7 @@ test('while the store is down the spool keeps the entry and retries with growing
 
 test('an outage in the middle of a call restarts the tail upload from the first byte', async (t) => {
   const r = await rig(t);
-  const store = new SwitchableStore(r.store);
+  const store = new FlakyStore(r.store);
   const uploader = r.uploader({ store });
   const failed = record(uploader, 'failed');
   await uploader.start();
@@ -246,7 +204,7 @@ test('an outage in the middle of a call restarts the tail upload from the first 
 
 test('an object the store holds differently from what was streamed is not confirmed: the entry stays and is sent again', async (t) => {
   const r = await rig(t);
-  const store = new SwitchableStore(r.store);
+  const store = new FlakyStore(r.store);
   store.corrupt = true;
   const uploader = r.uploader({ store });
   const failed = record(uploader, 'failed');
