@@ -116,9 +116,7 @@ export class CallCapture {
 
   /** A digit that came as SIP INFO: it has no place in the audio, so the window reaches back over the hold-back. */
   onInfoDigit(leg: LegName, digit: string, durationMs: number): void {
-    const now = this.now();
-    const holdback = (this.call.deps.jitterMs + this.call.deps.lookbackMs) * SAMPLES_PER_MS;
-    this.gate.tone(now - holdback, now + durationMs * SAMPLES_PER_MS, 'info', leg);
+    this.gate.toneUnplaced(this.now(), durationMs * SAMPLES_PER_MS, 'info', leg);
     this.onDigit(leg, digit);
   }
 

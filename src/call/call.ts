@@ -31,6 +31,13 @@ export interface CallEvents {
 
 const NO_RECORDINGS: ReadonlyMap<'caller' | 'agent', LegRecording> = new Map();
 
+/** Nobody on the agent side answered within `sip.ringTimeoutSec`. */
+export class RingTimeout extends SipError {
+  constructor(cause: unknown) {
+    super(408, 'Request Timeout', { cause });
+  }
+}
+
 /** What routing decided about a new call. */
 export interface CallRoute {
   readonly line: LineConfig;
@@ -172,40 +179,27 @@ export class Call extends TypedEmitter<CallEvents> {
     const agentLeg = this.agentLeg;
     const callerLeg = this.callerLeg;
     if (!agentLeg || !callerLeg) return;
-    const ring = new AbortController();
-    const onEnd = (): void => ring.abort();
-    this.abort.signal.addEventListener('abort', onEnd, { once: true });
-    let ringTimedOut = false;
-    const timer = setTimeout(() => {
-      ringTimedOut = true;
-      ring.abort();
-    }, deps.ringTimeoutSec * 1000);
     const maxForwards = Number.parseInt(req.get('max-forwards') ?? '70', 10);
     const presented = this.route.presentedNumber;
     const pai = presented !== undefined ? `<sip:${presented}@${deps.sipPublicAddress}>` : req.get('p-asserted-identity');
     let dialog: Dialog;
     try {
-      dialog = await deps.engine.createUAC(this.target, {
-        localSdp: anchorSdp(req.body, { address: deps.rtp.publicAddress, port: agentLeg.localPort }),
+      dialog = await this.dialAgentSide(this.target, {
         from: `sip:${presented ?? (req.callingNumber || 'anonymous')}@${deps.sipPublicAddress}`,
         headers: {
           'Max-Forwards': String(Number.isFinite(maxForwards) ? Math.max(0, maxForwards - 1) : 69),
           ...(pai ? { 'P-Asserted-Identity': pai } : {}),
         },
-        signal: ring.signal,
         onProvisional: (r) => this.onAgentProvisional(r),
       });
     } catch (err) {
       if (this.ended) return;
-      if (ringTimedOut) return this.end('ring-timeout', 408);
+      if (err instanceof RingTimeout) return this.end('ring-timeout', 408);
       if (err instanceof SipError) {
         this.log.info({ status: err.status }, 'agent leg failed');
         return this.end('agent-failed', err.status, err.reason);
       }
       throw err;
-    } finally {
-      clearTimeout(timer);
-      this.abort.signal.removeEventListener('abort', onEnd);
     }
     this.agentDialog = dialog;
     if (this.ended) {
@@ -232,6 +226,41 @@ export class Call extends TypedEmitter<CallEvents> {
     if (!this.callerDialog) await this.answerCaller();
     if (this.ended) return;
     this.safeEmit('answered');
+  }
+
+  /**
+   * Rings `uri` on the agent side with the caller's offer anchored on the
+   * agent leg — the first agent, or a transfer target — for at most
+   * `sip.ringTimeoutSec` (then RingTimeout), cancelled when the call ends.
+   */
+  async dialAgentSide(
+    uri: string,
+    opts: { readonly from: string; readonly headers: Readonly<Record<string, string>>; readonly onProvisional?: (r: SipMessageView) => void },
+  ): Promise<Dialog> {
+    const { deps } = this;
+    const ring = new AbortController();
+    const onEnd = (): void => ring.abort();
+    this.abort.signal.addEventListener('abort', onEnd, { once: true });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      ring.abort();
+    }, deps.ringTimeoutSec * 1000);
+    try {
+      return await deps.engine.createUAC(uri, {
+        localSdp: anchorSdp(this.req.body, { address: deps.rtp.publicAddress, port: this.agentLeg?.localPort ?? 0 }),
+        from: opts.from,
+        headers: opts.headers,
+        signal: ring.signal,
+        ...(opts.onProvisional ? { onProvisional: opts.onProvisional } : {}),
+      });
+    } catch (err) {
+      // Cancelled because nobody answered in time: a 408, not our CANCEL's 487.
+      throw timedOut ? new RingTimeout(err) : err;
+    } finally {
+      clearTimeout(timer);
+      this.abort.signal.removeEventListener('abort', onEnd);
+    }
   }
 
   private async answerCaller(): Promise<void> {

@@ -5,7 +5,7 @@
  * media legs re-latch to the new SDP; INFO (DTMF relay) is forwarded as is.
  */
 import type { Dialog, SipRequest, SipResponse } from '../sip/engine.js';
-import { SipError } from '../sip/errors.js';
+import { failureOf } from '../sip/errors.js';
 import { anchorSdp, describeAudio, type AudioDescription } from '../sip/sdp.js';
 import type { Call } from './call.js';
 import { endpointOf } from './call.js';
@@ -19,10 +19,6 @@ function sides(call: Call, from: Side) {
   return from === 'caller'
     ? { thisLeg: call.callerLeg, otherLeg: call.agentLeg, otherDialog: call.agentDialog }
     : { thisLeg: call.agentLeg, otherLeg: call.callerLeg, otherDialog: call.callerDialog };
-}
-
-function failureOf(err: unknown): { status: number; reason: string } {
-  return err instanceof SipError ? { status: err.status, reason: err.reason } : { status: 500, reason: 'Server Internal Error' };
 }
 
 async function relayModify(call: Call, dialog: Dialog, from: Side, req: SipRequest, res: SipResponse): Promise<void> {

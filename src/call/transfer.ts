@@ -15,7 +15,7 @@
  * A failed transfer resumes capture where it was.
  */
 import type { Dialog, SipRequest, SipResponse } from '../sip/engine.js';
-import { SipError } from '../sip/errors.js';
+import { failureOf } from '../sip/errors.js';
 import { anchorSdp, describeAudio } from '../sip/sdp.js';
 import type { Call } from './call.js';
 import type { TransferShape } from './call-capture.js';
@@ -81,39 +81,17 @@ const transferring = new WeakSet<Call>();
  * leg. Like the first agent, it may ring for `sip.ringTimeoutSec` at most,
  * and is cancelled when the call ends meanwhile.
  */
-async function callTarget(call: Call, referTo: ReferTo, req: SipRequest): Promise<Dialog> {
-  const ring = new AbortController();
-  const onEnded = (): void => ring.abort();
-  call.once('ended', onEnded);
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    ring.abort();
-  }, call.deps.ringTimeoutSec * 1000);
+function callTarget(call: Call, referTo: ReferTo, req: SipRequest): Promise<Dialog> {
   const referredBy = req.get('referred-by');
   const pai = call.req.get('p-asserted-identity');
-  try {
-    return await call.deps.engine.createUAC(referTo.uri, {
-      localSdp: anchorSdp(call.req.body, { address: call.deps.rtp.publicAddress, port: call.agentLeg?.localPort ?? 0 }),
-      from: `sip:${call.req.callingNumber || 'anonymous'}@${call.deps.sipPublicAddress}`,
-      headers: {
-        ...(referTo.replaces !== undefined ? { Replaces: referTo.replaces } : {}),
-        ...(referredBy ? { 'Referred-By': referredBy } : {}),
-        ...(pai ? { 'P-Asserted-Identity': pai } : {}),
-      },
-      signal: ring.signal,
-    });
-  } catch (err) {
-    // Cancelled because nobody answered in time: the transferor hears 408, not our CANCEL's 487.
-    throw timedOut ? new SipError(408, 'Request Timeout', { cause: err }) : err;
-  } finally {
-    clearTimeout(timer);
-    call.off('ended', onEnded);
-  }
-}
-
-function failureOf(err: unknown): { status: number; reason: string } {
-  return err instanceof SipError ? { status: err.status, reason: err.reason } : { status: 500, reason: 'Server Internal Error' };
+  return call.dialAgentSide(referTo.uri, {
+    from: `sip:${call.req.callingNumber || 'anonymous'}@${call.deps.sipPublicAddress}`,
+    headers: {
+      ...(referTo.replaces !== undefined ? { Replaces: referTo.replaces } : {}),
+      ...(referredBy ? { 'Referred-By': referredBy } : {}),
+      ...(pai ? { 'P-Asserted-Identity': pai } : {}),
+    },
+  });
 }
 
 /** Whether a REFER of this call is being carried out (the old agent dialog still stands until it is done). */

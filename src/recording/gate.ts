@@ -108,6 +108,15 @@ export class CaptureGate {
   }
 
   /**
+   * A tone known only to have happened, not where (a SIP INFO digit): its
+   * window reaches back over the whole hold-back, everything not yet written,
+   * and forward over its duration.
+   */
+  toneUnplaced(livePos: number, durationSamples: number, source: 'info', leg: string): void {
+    this.tone(livePos - this.opts.holdbackSamples, livePos + durationSamples, source, leg);
+  }
+
+  /**
    * Calls `silence(a, b)` for each part of [from, to) inside a window, and
    * returns how many samples that was. Called for every span capture writes,
    * so it must stay cheap: the list holds a handful of windows per call.

@@ -10,3 +10,8 @@ export class SipError extends RecgwError {
     this.reason = reason;
   }
 }
+
+/** The status and reason to answer with for `err`: its own for a SipError, 500 for anything else. */
+export function failureOf(err: unknown): { status: number; reason: string } {
+  return err instanceof SipError ? { status: err.status, reason: err.reason } : { status: 500, reason: 'Server Internal Error' };
+}

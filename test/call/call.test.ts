@@ -107,6 +107,18 @@ test('the caller cancels while the agent rings: CANCEL reaches the agent, 487 th
   await assertNothingLeft(gw);
 });
 
+test('a queue that rings past sip.ringTimeoutSec is cancelled and the caller gets 408', async (t) => {
+  const gw = await startTestGateway({ ringTimeoutSec: 1 });
+  t.after(() => gw.stop());
+  // agent-ring-cancel.xml fails unless it gets the CANCEL.
+  const { finished } = await startCall(t, gw, { agent: { scenario: 'agent-ring-cancel.xml' }, caller: { scenario: 'caller-refused.xml', traceMessages: true } });
+  const { caller: c, summary } = await finished;
+  assert.equal(tracedMessages(c.messages, /^SIP\/2\.0 408/).length > 0, true, 'caller received 408');
+  assert.equal(summary.reason, 'ring-timeout');
+  assert.equal(gw.writer.segments.length, 0);
+  await assertNothingLeft(gw);
+});
+
 test('a busy agent: 486 reaches the caller', async (t) => {
   const gw = await startTestGateway();
   t.after(() => gw.stop());

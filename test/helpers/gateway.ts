@@ -54,6 +54,8 @@ export interface TestGatewayOptions {
   pbxs?: unknown[];
   /** The wall clock for schedules. */
   now?: () => Date;
+  /** sip.ringTimeoutSec; the gateway's default when absent. */
+  ringTimeoutSec?: number;
 }
 
 /** The control API's token in every test gateway (the API listens on a free loopback port). */
@@ -75,7 +77,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
   ];
   const config = parseConfig(
     {
-      sip: { listen: '127.0.0.1', port: sipPort, transports: ['udp', 'tcp'], publicAddress: '127.0.0.1', timers: { t1: 100, t2: 400, t4: 500 } },
+      sip: { listen: '127.0.0.1', port: sipPort, transports: ['udp', 'tcp'], publicAddress: '127.0.0.1', timers: { t1: 100, t2: 400, t4: 500 }, ...(opts.ringTimeoutSec !== undefined ? { ringTimeoutSec: opts.ringTimeoutSec } : {}) },
       rtp: { address: '127.0.0.1', ...rtpRange() },
       trunks: opts.trunks ?? [{ name: 'pstn', addresses: ['127.0.0.1'] }],
       lines,
