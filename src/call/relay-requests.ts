@@ -11,7 +11,7 @@ import type { Call } from './call.js';
 import { endpointOf } from './call.js';
 import { dtmfOfInfo } from './info-dtmf.js';
 import { assertedOperatorOf } from './operator.js';
-import { forcedStopFor } from './transfer.js';
+import { overrideFor } from './transfer.js';
 
 type Side = 'caller' | 'agent';
 
@@ -76,7 +76,7 @@ async function onAgentIdentity(call: Call, from: Side, req: SipRequest): Promise
   // The asserted URI, not just its user part: a payment desk or a confidential extension listed as a URI is recognised too.
   const pai = req.get('p-asserted-identity') ?? '';
   const uri = /<([^>]+)>/.exec(pai)?.[1] ?? pai.split(',')[0]?.trim() ?? asserted;
-  const forced = forcedStopFor(call, uri);
+  const forced = overrideFor(call, uri);
   await call.capture?.transfer({
     shape: req.method === 'UPDATE' ? 'update' : 'reinvite',
     target: asserted,

@@ -51,8 +51,8 @@ export function parseReferTo(value: string | undefined): ReferTo | null {
   return { uri: raw.slice(0, q), ...(replaces !== undefined ? { replaces } : {}) };
 }
 
-/** Why capture must stop whatever the line says, if the target is a payment target or an unrecorded extension. */
-export function forcedStopFor(call: Call, target: string): string | undefined {
+/** Why the line's transfer policy does not apply to `target`: a payment target (capture pauses) or an unrecorded extension (it stops). */
+export function overrideFor(call: Call, target: string): string | undefined {
   if (matchesTarget(call.line.paymentTargets, target)) return 'payment-target';
   if (matchesTarget(call.line.unrecordedExtensions, target)) return 'unrecorded-extension';
   return undefined;
@@ -134,11 +134,10 @@ async function carryOutRefer(call: Call, dialog: Dialog, referTo: ReferTo, req: 
   const previous = call.operator;
   // Paused before anything else is awaited: nothing after the REFER is kept (ringback, hold music, the target
   // answering), while what was said before it stays; a payment target also cuts the buffered second before.
-  const forcedAtOnce = forcedStopFor(call, referTo.uri);
-  const paused = call.capture?.pause('transfer', previous ?? 'agent', { lookback: forcedAtOnce !== undefined }) === true;
+  const forced = overrideFor(call, referTo.uri);
+  const paused = call.capture?.pause('transfer', previous ?? 'agent', { lookback: forced !== undefined }) === true;
   const trying = notify(dialog, 100, 'Trying', false);
   const shape: TransferShape = referTo.replaces !== undefined ? 'refer-replaces' : 'refer';
-  const forced = forcedAtOnce;
   const fail = async (status: number, reason: string): Promise<void> => {
     if (dialog.destroyed) {
       // The transferor hung up meanwhile: there is nobody to go back to.
@@ -259,7 +258,7 @@ export async function acceptReplaces(call: Call, req: SipRequest, res: SipRespon
   const previous = call.operator;
   const operator = assertedOperatorOf(req) ?? userOf(req.get('from'));
   const identity = identityUri(req.get('p-asserted-identity')) ?? identityUri(req.get('from'));
-  const forced = identity !== undefined ? forcedStopFor(call, identity) : undefined;
+  const forced = identity !== undefined ? overrideFor(call, identity) : undefined;
   if (operator !== undefined) call.operator = operator;
   // The policy first, the new agent's media after: until adoptAgentDialog
   // points the agent leg at the new agent, none of its audio is accepted, so
