@@ -7,6 +7,7 @@
  *   BENCH_SECONDS=10             length of each relay measurement
  *   BENCH_CALL_STEPS=50,100,200  concurrent SIPp calls per step (whole calls, SIP + pcap audio)
  *   BENCH_RECORD_STEPS=100,250   calls per step for the recording-cost ratio
+ *   BENCH_RECORD_REPEATS=3       relayed/recorded pairs per step; the median ratio is the figure
  */
 import { measureCalls } from './calls.js';
 import { measureSealing } from './crypto.js';
@@ -27,15 +28,19 @@ function row(kind: string, r: RelayFigures): string {
 
 console.log(`relay: N calls = 2N RTP streams at 50 packets/s for ${seconds} s; far ends in a child process`);
 console.log('CPU is ms of CPU per call per second of call; memory is RSS growth per call; latency is send-to-receive through the relay, in microseconds\n');
+console.log('direct: the far ends sending straight to each other, no relay: the harness\'s own latency floor\n');
 console.log('system  calls      sent  received  loss%  cpu ms/c/s  mem KiB/c     p50     p99   p99.9');
 let base = 42000;
 for (const n of steps) {
+  const direct = await measureRelay('direct', n, seconds);
   const plain = await measureRelay('plain', n, seconds);
   const recgw = await measureRelay('recgw', n, seconds, base);
   base = base + 4 * n + 200 > 60000 ? 42000 : base + 4 * n + 200;
+  console.log(row('direct', direct));
   console.log(row('plain', plain));
   console.log(row('recgw', recgw));
-  console.log(`ratio recgw/plain: cpu ${ratio(recgw.cpuMsPerCallSecond, plain.cpuMsPerCallSecond)}, memory ${ratio(recgw.memKiBPerCall, plain.memKiBPerCall)}, p50 ${ratio(recgw.p50us, plain.p50us)}, p99 ${ratio(recgw.p99us, plain.p99us)}; added p99 ${recgw.p99us - plain.p99us} us\n`);
+  console.log(`ratio recgw/plain: cpu ${ratio(recgw.cpuMsPerCallSecond, plain.cpuMsPerCallSecond)}, memory ${ratio(recgw.memKiBPerCall, plain.memKiBPerCall)}, p50 ${ratio(recgw.p50us, plain.p50us)}, p99 ${ratio(recgw.p99us, plain.p99us)}`);
+  console.log(`p99 added over direct: plain ${plain.p99us - direct.p99us} us, recgw ${recgw.p99us - direct.p99us} us; recgw over plain ${recgw.p99us - plain.p99us} us\n`);
 }
 
 const sealing = measureSealing();
@@ -50,12 +55,21 @@ console.log('');
 
 const recordSteps = (process.env['BENCH_RECORD_STEPS'] ?? '100,250').split(',').filter(Boolean).map(Number);
 if (recordSteps.length > 0) {
-  console.log('recording cost: the same relay load, relayed only vs recorded for real (capture, seal, spool, upload to an fs store)\n');
-  console.log('calls  relay cpu ms/c/s  recorded cpu ms/c/s  ratio  relay loss%  recorded loss%');
+  const repeats = Math.max(1, Number(process.env['BENCH_RECORD_REPEATS'] ?? '3'));
+  console.log('recording cost: the same relay load, relayed only vs recorded for real (capture, seal, spool, upload to an fs store),');
+  console.log(`in ${repeats} alternating pairs per step; "main" is the relaying thread's part, the rest is the file-system pool and GC helpers\n`);
+  console.log('calls  relay cpu ms/c/s (main)  recorded cpu ms/c/s (main)  ratio  relay loss%  recorded loss%');
   for (const n of recordSteps) {
-    const relay = await measureRelay('recgw', n, seconds, 42000, 'none');
-    const recorded = await measureRelay('recgw', n, seconds, 42000, 'record');
-    console.log([String(n).padStart(5), f2(relay.cpuMsPerCallSecond).padStart(17), f2(recorded.cpuMsPerCallSecond).padStart(20), ratio(recorded.cpuMsPerCallSecond, relay.cpuMsPerCallSecond).padStart(6), f2(relay.lossPct).padStart(12), f2(recorded.lossPct).padStart(15)].join(' '));
+    const ratios: number[] = [];
+    for (let k = 0; k < repeats; k++) {
+      const relay = await measureRelay('recgw', n, seconds, 42000, 'none');
+      const recorded = await measureRelay('recgw', n, seconds, 42000, 'record');
+      ratios.push(recorded.cpuMsPerCallSecond / relay.cpuMsPerCallSecond);
+      const withMain = (r: RelayFigures): string => `${f2(r.cpuMsPerCallSecond)} (${f2(r.mainCpuMsPerCallSecond)})`;
+      console.log([String(n).padStart(5), withMain(relay).padStart(24), withMain(recorded).padStart(27), ratio(recorded.cpuMsPerCallSecond, relay.cpuMsPerCallSecond).padStart(6), f2(relay.lossPct).padStart(12), f2(recorded.lossPct).padStart(15)].join(' '));
+    }
+    ratios.sort((a, b) => a - b);
+    console.log(`${String(n).padStart(5)} calls: median ratio ${f2(ratios[Math.floor(ratios.length / 2)] ?? NaN)}x (range ${f2(ratios[0] ?? NaN)}x to ${f2(ratios.at(-1) ?? NaN)}x)`);
   }
   console.log('');
 }

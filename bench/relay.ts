@@ -15,7 +15,7 @@ import { InbandDtmfDetector } from '../src/media/inband-dtmf.js';
 import { LegCapture } from '../src/recording/capture.js';
 import { CaptureGate } from '../src/recording/gate.js';
 import { CaptureClock } from '../src/recording/clock.js';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPair, loadEncryptionKey } from '../src/crypto/keys.js';
@@ -43,6 +43,8 @@ export interface RelayFigures {
   readonly received: number;
   readonly lossPct: number;
   readonly cpuMsPerCallSecond: number;
+  /** The part of cpuMsPerCallSecond spent on the main thread, the one that relays. */
+  readonly mainCpuMsPerCallSecond: number;
   readonly memKiBPerCall: number;
   readonly p50us: number;
   readonly p99us: number;
@@ -162,10 +164,44 @@ async function plainSystem(calls: number): Promise<System> {
   };
 }
 
-export async function measureRelay(kind: 'recgw' | 'plain', calls: number, seconds: number, portBase = 42000, capturing: Capturing = 'capture'): Promise<RelayFigures> {
+/**
+ * CPU ms of this process's main thread (the event loop that relays), from
+ * Linux's per-thread accounting; NaN where there is none. The rest of
+ * process.cpuUsage() is the file-system thread pool and V8's GC helpers.
+ */
+function mainThreadCpuMs(): number {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * (1000 / CLOCK_TICKS_PER_SECOND);
+  } catch {
+    return NaN;
+  }
+}
+
+/** Linux's USER_HZ, the unit of utime and stime in /proc: 100 on every common build. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/**
+ * No relay at all: each far end sends straight to the other. Its latency is
+ * the harness's own floor (the far ends' event loop, the bursts, the kernel),
+ * which every relay's figures stand on.
+ */
+function directSystem(): System {
+  let ports: number[] = [];
+  return {
+    get ports() {
+      return ports;
+    },
+    setTargets: (peers) => (ports = peers.map((_, i) => peers[i ^ 1] ?? 0)),
+    close: () => undefined,
+  };
+}
+
+export async function measureRelay(kind: 'recgw' | 'plain' | 'direct', calls: number, seconds: number, portBase = 42000, capturing: Capturing = 'capture'): Promise<RelayFigures> {
   globalThis.gc?.();
   const memBefore = process.memoryUsage().rss;
-  const system = kind === 'recgw' ? await recgwSystem(calls, portBase, capturing) : await plainSystem(calls);
+  const system = kind === 'recgw' ? await recgwSystem(calls, portBase, capturing) : kind === 'plain' ? await plainSystem(calls) : directSystem();
   const peersScript = fileURLToPath(new URL('./rtp-peers.ts', import.meta.url));
   // On a machine with cores to spare, the far ends get a core of their own so their scheduling stays out of the figures.
   const nodeArgs = ['--import', 'tsx', peersScript, String(calls), String(seconds)];
@@ -176,6 +212,7 @@ export async function measureRelay(kind: 'recgw' | 'plain', calls: number, secon
   const peerPorts = (JSON.parse(String(first.value)) as { ports: number[] }).ports;
   system.setTargets(peerPorts);
   child.stdin.write(`${JSON.stringify({ targets: system.ports })}\n`);
+  const mainBefore = mainThreadCpuMs();
   const cpuBefore = process.cpuUsage();
   const wallBefore = performance.now();
   let memPeak = 0;
@@ -183,6 +220,7 @@ export async function measureRelay(kind: 'recgw' | 'plain', calls: number, secon
   const last = await iterator.next();
   clearInterval(sampler);
   const cpu = process.cpuUsage(cpuBefore);
+  const mainCpuMs = mainThreadCpuMs() - mainBefore;
   const wallS = (performance.now() - wallBefore) / 1000;
   const r = JSON.parse(String(last.value)) as { sent: number; received: number; p50: number; p99: number; p999: number };
   await system.close();
@@ -193,6 +231,7 @@ export async function measureRelay(kind: 'recgw' | 'plain', calls: number, secon
     received: r.received,
     lossPct: r.sent > 0 ? (100 * (r.sent - r.received)) / r.sent : 0,
     cpuMsPerCallSecond: (cpu.user + cpu.system) / 1000 / calls / wallS,
+    mainCpuMsPerCallSecond: mainCpuMs / calls / wallS,
     memKiBPerCall: Math.max(0, memPeak - memBefore) / 1024 / calls,
     p50us: r.p50,
     p99us: r.p99,
