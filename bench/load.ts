@@ -10,6 +10,7 @@
  *   BENCH_RECORD_REPEATS=3       relayed/recorded pairs per step; the median ratio is the figure
  */
 import { measureCalls } from './calls.js';
+import { measureCapture } from './capture.js';
 import { measureSealing } from './crypto.js';
 import { measureInbandDtmf } from './inband-dtmf.js';
 import { measureRelay, type RelayFigures } from './relay.js';
@@ -45,6 +46,13 @@ for (const n of steps) {
 
 const sealing = measureSealing();
 console.log(`sealing (AES-256-GCM, 0.5 s chunks, X25519-wrapped key per segment): ${sealing.mbPerSecond.toFixed(0)} MB/s per core = ${Math.round(sealing.legsPerCore)} live legs per core; a new segment costs ${sealing.newSegmentMs.toFixed(2)} ms\n`);
+
+console.log('capture without sockets: 500 legs of speech on a simulated clock, flushed as the capture clock does; CPU per second of one leg\'s audio\n');
+const captureFigures = await measureCapture();
+const copyFloor = captureFigures.find((f) => f.variant === 'copy')?.usPerLegSecond ?? NaN;
+console.log('variant  us/leg-s  vs copy');
+for (const f of captureFigures) console.log([f.variant.padEnd(7), f1(f.usPerLegSecond).padStart(9), ratio(f.usPerLegSecond, copyFloor).padStart(8)].join(' '));
+console.log('(copy: payloads into a ring and nothing else; plain: LegCapture alone; policy: with the gate, 1 s lookback and in-band detection)\n');
 
 console.log('in-band DTMF detection (8 Goertzel filters per sample, 102-sample blocks), beside decoding the same G.711 through a table and nothing else\n');
 console.log('input   detect Msamples/s  legs/core  decode Msamples/s  legs/core  cost detect/decode');
