@@ -33,6 +33,10 @@ export interface InbandDtmfEvents {
 }
 
 const N = INBAND_DTMF_BLOCK;
+/** A classified block that holds no digit. */
+const NO_KEY = -1;
+/** A block that was not classified (see endBlock). */
+const UNKNOWN = -2;
 /** Blocks in a row without the digit that end its tone (two in a row with it start one). */
 const END_BLOCKS = 2;
 
@@ -49,13 +53,16 @@ export class InbandDtmfDetector {
   private readonly classifier: DtmfBlockClassifier;
 
   /** The block being filled, as linear samples, and its energy so far. */
-  private readonly block = new Float64Array(N);
+  private block = new Float64Array(N);
   private filled = 0;
   private energy = 0;
+  /** The last full block and its energy, kept until the next one is full: it may be classified late. */
+  private previous = new Float64Array(N);
+  private previousEnergy = 0;
   /** The sample position the next byte should have; -1 before the first push. */
   private next = -1;
-  /** The previous block's key (index into KEYPAD, -1 for none) and its start. */
-  private prevKey = -1;
+  /** The previous block's key (index into KEYPAD, NO_KEY, or UNKNOWN when it was skipped) and its start. */
+  private prevKey = NO_KEY;
   private prevStart = 0;
   /** The tone being heard (-1 for none), blocks without it since, and the end of its last block. */
   private activeKey = -1;
@@ -107,7 +114,7 @@ export class InbandDtmfDetector {
     const end = Math.max(pos, this.activeEnd);
     this.filled = 0;
     this.energy = 0;
-    this.prevKey = -1;
+    this.prevKey = NO_KEY;
     this.activeKey = -1;
     this.absent = 0;
     if (this.next >= 0 && pos > this.next) this.next = pos;
@@ -133,7 +140,7 @@ export class InbandDtmfDetector {
     this.filled = 0;
     this.energy = 0;
     this.next = pos;
-    this.prevKey = -1;
+    this.prevKey = NO_KEY;
     if (this.activeKey >= 0) {
       this.absent += Math.max(1, missing);
       if (this.absent >= END_BLOCKS) this.endTone();
@@ -141,11 +148,30 @@ export class InbandDtmfDetector {
   }
 
   private endBlock(): void {
-    const key = this.classifier.classify(this.block, this.energy);
+    const current = this.block;
+    const energy = this.energy;
     const end = this.next;
     const start = end - N;
+    // The block just filled is kept; the one before it is filled next.
+    this.block = this.previous;
+    this.previous = current;
+    const previousEnergy = this.previousEnergy;
+    this.previousEnergy = energy;
     this.filled = 0;
     this.energy = 0;
+
+    if (this.activeKey < 0 && this.prevKey === NO_KEY) {
+      // No tone, and the block before held no digit, so this one cannot start
+      // a tone with it. It can only start one with the next block, and then it
+      // is classified there, late. So when nothing is heard, half the blocks
+      // skip the filters, and the tones found are exactly the same.
+      this.prevKey = UNKNOWN;
+      this.prevStart = start;
+      return;
+    }
+    const key = this.classifier.classify(current, energy);
+    // `this.block` still holds the skipped block's samples: nothing has been filled into it yet.
+    if (this.activeKey < 0 && key >= 0 && this.prevKey === UNKNOWN) this.prevKey = this.classifier.classify(this.block, previousEnergy);
 
     if (this.activeKey >= 0) {
       if (key === this.activeKey) {
