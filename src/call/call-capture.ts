@@ -160,10 +160,14 @@ export class CallCapture {
     return this.closing;
   }
 
-  /** Closes the open segments at the live position and opens new ones naming `operator` (a transfer with `split`). */
-  split(operator: string | undefined): void {
+  /** Closes the open segments at the live position (or after the audio already placed) and opens new ones naming `operator` (a transfer with `split`). */
+  split(operator: string | undefined, opts: { afterPlaced?: boolean } = {}): void {
     if (this.closing) return;
-    const pos = this.now();
+    let pos = this.now();
+    // A stream anchored on a late first packet sits a little ahead of the
+    // clock. When the old operator's media is still the only one accepted
+    // (the new one comes after the split), what it already sent is theirs.
+    if (opts.afterPlaced === true) for (const r of this.recordings.values()) pos = Math.max(pos, r.capture.placedUpTo);
     for (const r of this.recordings.values()) r.capture.at(pos, () => r.sink.split(operator));
   }
 
@@ -206,7 +210,8 @@ export class CallCapture {
       this.resume('payment-ended', t.to ?? 'agent');
     }
     if (action === 'stop') await this.stop(t.forced ?? `transfer-${t.shape}`, t.from ?? 'agent');
-    else if (action === 'split') this.split(t.to);
+    // Only an INVITE with Replaces splits before the new agent's media is let in.
+    else if (action === 'split') this.split(t.to, { afterPlaced: t.shape === 'invite-replaces' });
   }
 
   /** True while the call is with a payment target: capture is paused and a REFER must not resume it. */

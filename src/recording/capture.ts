@@ -261,6 +261,11 @@ export class LegCapture implements Flushable {
     this.marks.sort((a, b) => a.pos - b.pos);
   }
 
+  /** One past the furthest sample a packet has filled so far (0 before the first). */
+  get placedUpTo(): number {
+    return this.end;
+  }
+
   /** The live position on the call's clock: where a trigger fired now sits. */
   positionAt(nowMs: number): number {
     return Math.floor((nowMs - this.t0) * SAMPLES_PER_MS);

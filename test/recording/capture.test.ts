@@ -258,6 +258,20 @@ test('silence stays silence after the ring wraps: no stale audio comes back', as
   assert.equal(capture.counters.silenceSamples, 7000 * 8 - 1600);
 });
 
+test('placedUpTo: one past the furthest sample a packet filled, ahead of the clock when the stream was anchored on a late first packet', () => {
+  const { capture, send } = rig();
+  assert.equal(capture.placedUpTo, 0);
+  // The first packet 30 ms late anchors the stream 30 ms behind where its timestamps say.
+  send(0, { ts: 0, at: 30 });
+  send(1, { ts: 160, at: 20 });
+  assert.equal(capture.placedUpTo, 30 * 8 + 320);
+  assert.ok(capture.placedUpTo > capture.positionAt(T0 + 20) + 160, 'ahead of the live position of its arrival');
+  // A late packet behind the furthest does not move it back.
+  send(5, { ts: 5 * 160, at: 100 });
+  send(3, { ts: 3 * 160, at: 101 });
+  assert.equal(capture.placedUpTo, 30 * 8 + 6 * 160);
+});
+
 test('a new stream arriving while the old one\'s audio is still ahead starts after it, overwriting nothing', async () => {
   const { capture, segment, send } = rig();
   // A burst: five packets arrive together, so their audio runs 80 ms ahead of arrival.
