@@ -160,14 +160,17 @@ export class CallCapture {
     return this.closing;
   }
 
-  /** Closes the open segments at the live position (or after the audio already placed) and opens new ones naming `operator` (a transfer with `split`). */
-  split(operator: string | undefined, opts: { afterPlaced?: boolean } = {}): void {
+  /** Closes the open segments at the live position (or after the agent's audio already placed) and opens new ones naming `operator` (a transfer with `split`). */
+  split(operator: string | undefined, opts: { afterAgentAudio?: boolean } = {}): void {
     if (this.closing) return;
     let pos = this.now();
     // A stream anchored on a late first packet sits a little ahead of the
-    // clock. When the old operator's media is still the only one accepted
-    // (the new one comes after the split), what it already sent is theirs.
-    if (opts.afterPlaced === true) for (const r of this.recordings.values()) pos = Math.max(pos, r.capture.placedUpTo);
+    // clock. When the old agent's media is still the only one the agent leg
+    // accepts (the new agent's comes after the split), what it already sent is
+    // the old agent's. The new stream starts after it (LegCapture anchors a new
+    // stream after the old one's audio), so after the split too: the agent
+    // leg's audio is the bound, not the caller's.
+    if (opts.afterAgentAudio === true) pos = Math.max(pos, this.recordings.get('agent')?.capture.placedUpTo ?? 0);
     for (const r of this.recordings.values()) r.capture.at(pos, () => r.sink.split(operator));
   }
 
@@ -211,7 +214,7 @@ export class CallCapture {
     }
     if (action === 'stop') await this.stop(t.forced ?? `transfer-${t.shape}`, t.from ?? 'agent');
     // Only an INVITE with Replaces splits before the new agent's media is let in.
-    else if (action === 'split') this.split(t.to, { afterPlaced: t.shape === 'invite-replaces' });
+    else if (action === 'split') this.split(t.to, { afterAgentAudio: t.shape === 'invite-replaces' });
   }
 
   /** True while the call is with a payment target: capture is paused and a REFER must not resume it. */

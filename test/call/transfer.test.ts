@@ -95,6 +95,12 @@ function packetsIn(audio: Buffer, packets: readonly Buffer[]): number {
   return packets.filter((p) => p.some((b) => b !== PCMA_SILENCE) && audio.includes(p)).length;
 }
 
+/** Where in `audio` (sample offsets, of how many) those of `packets` that it holds are: for a failure's message. */
+function whereIn(audio: Buffer, packets: readonly Buffer[]): string {
+  const at = packets.filter((p) => p.some((b) => b !== PCMA_SILENCE)).map((p) => audio.indexOf(p)).filter((i) => i >= 0);
+  return `at ${at.slice(0, 5).join(', ')} of ${audio.length}`;
+}
+
 /**
  * Asserts that `audio` holds the beginning of `source` and nothing else:
  * silence, then `source` from its first sound on, cut off somewhere, then
@@ -399,8 +405,9 @@ test('an INVITE with Replaces from the agent side naming our agent dialog takes 
   const [first, second] = segmentsOf(gw, summary.callId, 'agent');
   assert.ok(first && second);
   assert.deepEqual([first.info.operator, second.info.operator], ['agent1001', 'agent2002']);
-  assert.equal(packetsIn(first.audio(), noise.packets), 0, 'nothing of the new agent in the old segment');
-  assert.equal(packetsIn(second.audio(), speech.packets), 0, 'nothing of the old agent in the new segment');
+  const counters = JSON.stringify({ ...call.agentLeg?.counters, capture: call.recordings.get('agent')?.capture.counters });
+  assert.equal(packetsIn(first.audio(), noise.packets), 0, `nothing of the new agent in the old segment (${whereIn(first.audio(), noise.packets)}; ${counters})`);
+  assert.equal(packetsIn(second.audio(), speech.packets), 0, `nothing of the old agent in the new segment (${whereIn(second.audio(), speech.packets)}; ${counters})`);
   assert.ok(packetsIn(second.audio(), noise.packets) >= 25, 'the new agent is in the new segment');
 });
 
