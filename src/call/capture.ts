@@ -4,7 +4,6 @@
  * that keeps it on the call's clock and writes it to a segment. The same tap
  * reads the leg's RFC 4733 digits for the agent's key sequences.
  */
-import { performance } from 'node:perf_hooks';
 import { DtmfReceiver } from '../media/dtmf.js';
 import type { MediaLeg } from '../media/leg.js';
 import { LegCapture, type ToneDetector, type ToneEvents } from '../recording/capture.js';
@@ -63,8 +62,8 @@ export function startLegCapture(call: Call, leg: MediaLeg, opts: LegCaptureOptio
   call.deps.captureClock.add(capture);
   const tePt = opts.telephoneEventPayloadType;
   const dtmf = new DtmfReceiver();
-  leg.tap = (packet, view) => {
-    capture.onPacket(packet, view.payloadOffset, view.payloadLength, view.payloadType, view.timestamp, view.ssrc, performance.now());
+  leg.tap = (packet, view, arrivalMs) => {
+    capture.onPacket(packet, view.payloadOffset, view.payloadLength, view.payloadType, view.timestamp, view.ssrc, arrivalMs);
     if (view.payloadType === tePt) {
       const digit = dtmf.onPacket(view, packet);
       if (digit !== null) opts.onDigit(digit);
