@@ -54,7 +54,7 @@ console.log('variant  us/leg-s  vs copy');
 for (const f of captureFigures) console.log([f.variant.padEnd(7), f1(f.usPerLegSecond).padStart(9), ratio(f.usPerLegSecond, copyFloor).padStart(8)].join(' '));
 console.log('(copy: payloads into a ring and nothing else; plain: LegCapture alone; policy: with the gate, 1 s lookback and in-band detection)\n');
 
-console.log('in-band DTMF detection (8 Goertzel filters per sample, 102-sample blocks), beside decoding the same G.711 through a table and nothing else\n');
+console.log('in-band DTMF detection (8 Goertzel filters per sample of the blocks that can start or hold a tone, 102-sample blocks), beside decoding the same G.711 through a table and nothing else\n');
 console.log('input   detect Msamples/s  legs/core  decode Msamples/s  legs/core  cost detect/decode');
 for (const r of await measureInbandDtmf()) {
   console.log([r.input.padEnd(6), f2(r.samplesPerSecond / 1e6).padStart(18), String(Math.round(r.legsPerCore)).padStart(10), f2(r.baselineSamplesPerSecond / 1e6).padStart(18), String(Math.round(r.baselineLegsPerCore)).padStart(10), ratio(r.baselineSamplesPerSecond, r.samplesPerSecond).padStart(19)].join(' '));

@@ -6,7 +6,8 @@
  *
  * The detector speaks in sample positions, never in wall time, and runs over
  * every sample of every recorded leg: one table lookup per byte, eight
- * Goertzel filters per sample, no allocation after construction, no logging.
+ * Goertzel filters per sample of the blocks that can matter (see endBlock),
+ * no allocation after construction, no logging.
  *
  * Detection follows ITU-T Q.23/Q.24 practice, per block of 102 samples
  * (12.75 ms): a block holds a digit when the strongest row and column
