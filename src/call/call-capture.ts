@@ -121,14 +121,14 @@ export class CallCapture {
   }
 
   /** `lookback: false` starts the window now instead of over the hold-back (a transfer's hand-over). */
-  pause(trigger: string, by: string, opts: { readonly lookback?: boolean } = {}): boolean {
-    const ok = this.gate.pause(this.now(), trigger, by, opts);
+  pause(trigger: string, by: string, opts: { readonly lookback?: boolean } = {}, pos = this.now()): boolean {
+    const ok = this.gate.pause(pos, trigger, by, opts);
     if (ok) this.call.log.info({ trigger, by }, 'capture paused');
     return ok;
   }
 
-  resume(trigger: string, by: string): boolean {
-    const ok = this.gate.resume(this.now());
+  resume(trigger: string, by: string, pos = this.now()): boolean {
+    const ok = this.gate.resume(pos);
     if (ok) this.call.log.info({ trigger, by }, 'capture resumed');
     return ok;
   }
@@ -137,9 +137,8 @@ export class CallCapture {
    * Ends capture of both legs now (what is buffered is written, minus any
    * open window) and closes the segments. Idempotent.
    */
-  stop(trigger: string, by: string): Promise<void> {
+  stop(trigger: string, by: string, pos = this.now()): Promise<void> {
     if (this.closing) return this.closing;
-    const pos = this.now();
     this.gate.stop(pos);
     this.stopped = { at: this.gate.timeOf(pos), trigger, by };
     this.call.log.info({ trigger, by }, 'capture stopped');
@@ -161,9 +160,9 @@ export class CallCapture {
   }
 
   /** Closes the open segments at the live position (or after the agent's audio already placed) and opens new ones naming `operator` (a transfer with `split`). */
-  split(operator: string | undefined, opts: { afterAgentAudio?: boolean } = {}): void {
+  split(operator: string | undefined, opts: { afterAgentAudio?: boolean } = {}, at = this.now()): void {
     if (this.closing) return;
-    let pos = this.now();
+    let pos = at;
     // A stream anchored on a late first packet sits a little ahead of the
     // clock. When the old agent's media is still the only one the agent leg
     // accepts (the new agent's comes after the split), what it already sent is
@@ -192,8 +191,10 @@ export class CallCapture {
     else if (t.forced !== undefined) action = 'stop';
     else action = line.onTransfer;
     const reason = t.forced ?? (fromPayment ? 'payment-ended' : undefined);
+    // One position for all of it: the window a transfer closes ends at the very sample the record names.
+    const pos = this.now();
     this.transfers.push({
-      at: this.gate.timeOf(this.now()),
+      at: this.gate.timeOf(pos),
       shape: t.shape,
       target: t.target,
       ...(t.from !== undefined ? { from: t.from } : {}),
@@ -205,16 +206,16 @@ export class CallCapture {
     if (toPayment) {
       this.atPayment = true;
       // A REFER already paused at its arrival; a transfer the PBX did on its own has not.
-      if (this.gate.state === 'recording') this.pause('payment-target', t.from ?? 'agent');
+      if (this.gate.state === 'recording') this.pause('payment-target', t.from ?? 'agent', {}, pos);
       return;
     }
     if (fromPayment) {
       this.atPayment = false;
-      this.resume('payment-ended', t.to ?? 'agent');
+      this.resume('payment-ended', t.to ?? 'agent', pos);
     }
-    if (action === 'stop') await this.stop(t.forced ?? `transfer-${t.shape}`, t.from ?? 'agent');
+    if (action === 'stop') await this.stop(t.forced ?? `transfer-${t.shape}`, t.from ?? 'agent', pos);
     // Only an INVITE with Replaces splits before the new agent's media is let in.
-    else if (action === 'split') this.split(t.to, { afterAgentAudio: t.shape === 'invite-replaces' });
+    else if (action === 'split') this.split(t.to, { afterAgentAudio: t.shape === 'invite-replaces' }, pos);
   }
 
   /** True while the call is with a payment target: capture is paused and a REFER must not resume it. */
