@@ -159,17 +159,9 @@ export class CallCapture {
     return this.closing;
   }
 
-  /** Closes the open segments at the live position (or after the agent's audio already placed) and opens new ones naming `operator` (a transfer with `split`). */
-  split(operator: string | undefined, opts: { afterAgentAudio?: boolean } = {}, at = this.now()): void {
+  /** Closes the open segments at `pos` (the live position unless given) and opens new ones naming `operator` (a transfer with `split`). */
+  split(operator: string | undefined, pos = this.now()): void {
     if (this.closing) return;
-    let pos = at;
-    // A stream anchored on a late first packet sits a little ahead of the
-    // clock. When the old agent's media is still the only one the agent leg
-    // accepts (the new agent's comes after the split), what it already sent is
-    // the old agent's. The new stream starts after it (LegCapture anchors a new
-    // stream after the old one's audio), so after the split too: the agent
-    // leg's audio is the bound, not the caller's.
-    if (opts.afterAgentAudio === true) pos = Math.max(pos, this.recordings.get('agent')?.capture.placedUpTo ?? 0);
     for (const r of this.recordings.values()) r.capture.at(pos, () => r.sink.split(operator));
   }
 
@@ -214,8 +206,13 @@ export class CallCapture {
       this.resume('payment-ended', t.to ?? 'agent', pos);
     }
     if (action === 'stop') await this.stop(t.forced ?? `transfer-${t.shape}`, t.from ?? 'agent', pos);
-    // Only an INVITE with Replaces splits before the new agent's media is let in.
-    else if (action === 'split') this.split(t.to, { afterAgentAudio: t.shape === 'invite-replaces' }, pos);
+    // An INVITE with Replaces splits while the old agent's media is still the
+    // only one the agent leg accepts. A stream anchored on a late first packet
+    // sits a little ahead of the clock, so the split goes after the audio the
+    // old agent already sent; the new agent's stream starts after that audio
+    // anyway (LegCapture anchors a new stream after the old one's), so the
+    // agent leg's audio is the bound, not the caller's.
+    else if (action === 'split') this.split(t.to, t.shape === 'invite-replaces' ? Math.max(pos, this.recordings.get('agent')?.capture.placedUpTo ?? 0) : pos);
   }
 
   /** True while the call is with a payment target: capture is paused and a REFER must not resume it. */
