@@ -153,10 +153,9 @@ export class CaptureGate {
 
   /** The windows as the manifest records them, in wall-clock time. */
   pausedWindows(): PausedWindow[] {
-    const at = (pos: number): string => this.timeOf(pos);
     return this.windows.map((w) => ({
-      start: at(w.start),
-      ...(Number.isFinite(w.end) ? { end: at(w.end) } : {}),
+      start: this.timeOf(w.start),
+      ...(Number.isFinite(w.end) ? { end: this.timeOf(w.end) } : {}),
       trigger: w.trigger,
       by: w.by,
     }));

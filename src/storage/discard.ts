@@ -9,9 +9,8 @@
 import { readFile } from 'node:fs/promises';
 import { silentLogger, type Logger } from '../ops/log.js';
 import { isErrno, writeFileAtomic } from './atomic.js';
-import { StorageError } from './store.js';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
-import type { ObjectStore } from './store.js';
+import { StorageError, type ObjectStore } from './store.js';
 import type { Uploader } from './uploader.js';
 
 export interface DiscardResult {
