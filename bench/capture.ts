@@ -9,7 +9,7 @@ import { BUILTIN_ANNOUNCEMENT, BUILTIN_INFORMATION, loadAnnouncement } from '../
 import { InbandDtmfDetector } from '../src/media/inband-dtmf.js';
 import { LegCapture } from '../src/recording/capture.js';
 import { CaptureGate } from '../src/recording/gate.js';
-import type { SegmentSink } from '../src/recording/writer.js';
+import { CountingSink } from './counting-sink.js';
 
 export interface CaptureFigures {
   /** `copy`: payloads into a ring, nothing else; `plain`: LegCapture alone; `policy`: with the gate, the 1 s lookback and in-band detection, as a recorded call runs. */
@@ -23,16 +23,6 @@ const HEADER = 12;
 const STEP_MS = 20;
 /** The CaptureClock's slices: each leg is flushed every fifth step. */
 const SLICES = 5;
-
-class CountingSink implements SegmentSink {
-  bytes = 0;
-  write(audio: Buffer): void {
-    this.bytes += audio.length;
-  }
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
-}
 
 interface Leg {
   onPacket(packet: Buffer, offset: number, length: number, pt: number, ts: number, ssrc: number, arrivalMs: number): void;

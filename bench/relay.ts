@@ -21,10 +21,11 @@ import { join } from 'node:path';
 import { generateKeyPair, loadEncryptionKey } from '../src/crypto/keys.js';
 import { silentLogger } from '../src/ops/log.js';
 import { EncryptedSegmentWriter } from '../src/recording/encrypted-writer.js';
-import type { SegmentSink, SegmentWriter } from '../src/recording/writer.js';
+import type { SegmentWriter } from '../src/recording/writer.js';
 import { FsStore } from '../src/storage/fs.js';
 import { Spool } from '../src/storage/spool.js';
 import { Uploader } from '../src/storage/uploader.js';
+import { CountingSink } from './counting-sink.js';
 
 /**
  * With taskset and two or more cores, the system under test runs on core 0 and
@@ -55,17 +56,6 @@ interface System {
   ports: number[];
   setTargets(peerPorts: number[]): void;
   close(): void | Promise<void>;
-}
-
-/** Counts bytes and keeps nothing: the benchmark measures the path, not a store. */
-class CountingSink implements SegmentSink {
-  bytes = 0;
-  write(audio: Buffer): void {
-    this.bytes += audio.length;
-  }
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
 }
 
 /** The gateway's default `recording.lookbackMs`. */
