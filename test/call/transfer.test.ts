@@ -152,6 +152,20 @@ function helpline(onTransfer: 'stop' | 'split', extra: Record<string, unknown> =
   ];
 }
 
+/**
+ * A call on `lines` whose agent REFERs it to `user` at a target that answers;
+ * the caller hangs up at the end, as every such test expects.
+ */
+async function referredCall(t: TestContext, lines: ReturnType<typeof helpline>, user: string): Promise<{ gw: TestGateway; r: TransferRun; referTo: string }> {
+  const gw = await startTestGateway({ lines });
+  t.after(() => gw.stop());
+  const target = await startTarget(t);
+  const referTo = `sip:${user}@${TARGET_IP}:${target.port}`;
+  const r = await run(t, gw, { agentScenario: 'agent-refer.xml', referTo, target });
+  assert.equal(r.summary.reason, 'caller-bye');
+  return { gw, r, referTo };
+}
+
 test('Refer-To: the target URI, and the Replaces of an attended transfer decoded; anything else is refused', () => {
   assert.deepEqual(parseReferTo('<sip:2002@pbx;transport=tcp>'), { uri: 'sip:2002@pbx;transport=tcp' });
   assert.deepEqual(parseReferTo('"Desk" <sip:2002@pbx?Replaces=abc%40pbx%3Bto-tag%3D1%3Bfrom-tag%3D2&Require=replaces>'), {
@@ -170,12 +184,7 @@ test('Replaces: call-id and both tags, in either order; a tag missing is no Repl
 });
 
 test('REFER, line says stop: 202 and NOTIFYs, the caller goes to the new agent, capture ends at the transfer and holds nothing of the new agent', async (t) => {
-  const gw = await startTestGateway({ lines: helpline('stop') });
-  t.after(() => gw.stop());
-  const target = await startTarget(t);
-  const referTo = `sip:agent2002@${TARGET_IP}:${target.port}`;
-  const r = await run(t, gw, { agentScenario: 'agent-refer.xml', referTo, target });
-  assert.equal(r.summary.reason, 'caller-bye');
+  const { gw, r, referTo } = await referredCall(t, helpline('stop'), 'agent2002');
 
   // The transferor heard progress and the outcome, then was let go.
   assert.equal(tracedMessages(r.agent.messages, /^SIP\/2\.0 202/).length, 1, '202 Accepted');
@@ -207,12 +216,7 @@ test('REFER, line says stop: 202 and NOTIFYs, the caller goes to the new agent, 
 });
 
 test('REFER, line says split: a second segment per leg names the new agent and holds the new agent, the first holds the old one', async (t) => {
-  const gw = await startTestGateway({ lines: helpline('split') });
-  t.after(() => gw.stop());
-  const target = await startTarget(t);
-  const referTo = `sip:agent2002@${TARGET_IP}:${target.port}`;
-  const r = await run(t, gw, { agentScenario: 'agent-refer.xml', referTo, target });
-  assert.equal(r.summary.reason, 'caller-bye');
+  const { gw, r, referTo } = await referredCall(t, helpline('split'), 'agent2002');
   const transfer = r.final.transfers?.[0];
   assert.deepEqual({ ...transfer, at: undefined }, { at: undefined, shape: 'refer', target: referTo, from: 'agent1001', to: 'agent2002', action: 'split' });
   assert.equal(r.final.stopped, undefined);
@@ -318,12 +322,7 @@ function assertNothingOfNewLeg(gw: TestGateway, r: TransferRun, newLeg: string):
 }
 
 test('REFER to a payment target pauses capture whatever the line says (split here) for as long as the call is there: nothing of the payment leg is kept', async (t) => {
-  const gw = await startTestGateway({ lines: helpline('split', { paymentTargets: ['5999'] }) });
-  t.after(() => gw.stop());
-  const target = await startTarget(t);
-  const referTo = `sip:5999@${TARGET_IP}:${target.port}`;
-  const r = await run(t, gw, { agentScenario: 'agent-refer.xml', referTo, target });
-  assert.equal(r.summary.reason, 'caller-bye');
+  const { gw, r, referTo } = await referredCall(t, helpline('split', { paymentTargets: ['5999'] }), '5999');
   const transfer = r.final.transfers?.[0];
   assert.deepEqual({ ...transfer, at: undefined }, { at: undefined, shape: 'refer', target: referTo, from: 'agent1001', to: 'agent2002', action: 'pause', reason: 'payment-target' });
   // One window, from the REFER (less the lookback) to the end of the call, which ended at the payment leg.
@@ -336,12 +335,7 @@ test('REFER to a payment target pauses capture whatever the line says (split her
 });
 
 test('REFER to an unrecorded extension stops capture whatever the line says (split here): nothing of the new leg is kept', async (t) => {
-  const gw = await startTestGateway({ lines: helpline('split', { unrecordedExtensions: ['7001'] }) });
-  t.after(() => gw.stop());
-  const target = await startTarget(t);
-  const referTo = `sip:7001@${TARGET_IP}:${target.port}`;
-  const r = await run(t, gw, { agentScenario: 'agent-refer.xml', referTo, target });
-  assert.equal(r.summary.reason, 'caller-bye');
+  const { gw, r, referTo } = await referredCall(t, helpline('split', { unrecordedExtensions: ['7001'] }), '7001');
   // The transfer itself goes through: the caller reaches the confidential line, only unrecorded.
   assert.deepEqual(notifies(r.agent).map((x) => x.body), ['SIP/2.0 100 Trying', 'SIP/2.0 200 OK']);
   const transfer = r.final.transfers?.[0];
