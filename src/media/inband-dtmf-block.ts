@@ -67,11 +67,11 @@ const SPAN = Uint8Array.from(KEYPAD, (_, key) => {
 });
 
 /** Goertzel power of one frequency over the block: (A·N/2)² for a sine of amplitude A on it. */
-function goertzel(x: Float64Array, c: number): number {
+function goertzel(bytes: Uint8Array, at: number, table: Float64Array, c: number): number {
   let s1 = 0;
   let s2 = 0;
   for (let n = 0; n < N; n++) {
-    const s0 = (x[n] as number) + c * s1 - s2;
+    const s0 = (table[bytes[at + n] as number] as number) + c * s1 - s2;
     s2 = s1;
     s1 = s0;
   }
@@ -89,7 +89,11 @@ export class DtmfBlockClassifier {
   /** Filter outputs of the last block: rows 0-3, columns 4-7. */
   private readonly power = new Float64Array(8);
 
-  constructor(opts: InbandDtmfOptions = {}) {
+  /** G.711 code → linear sample, for the codec of the blocks classified. */
+  private readonly table: Float64Array;
+
+  constructor(table: Float64Array, opts: InbandDtmfOptions = {}) {
+    this.table = table;
     const { minLevelDbm0 = -30, normalTwistDb = 8, reverseTwistDb = 4 } = opts;
     // A NaN would pass every comparison it is in: refuse it rather than detect with a check gone.
     if (![minLevelDbm0, normalTwistDb, reverseTwistDb].every(Number.isFinite)) {
@@ -102,13 +106,19 @@ export class DtmfBlockClassifier {
     this.reverseTwist = 10 ** (reverseTwistDb / 10);
   }
 
+  /** False when a block of this energy cannot hold a digit, so it need not be decoded or filtered. */
+  mayHoldDigit(energy: number): boolean {
+    return energy >= this.minEnergy;
+  }
+
   /**
    * The key (index into KEYPAD) that a full block of INBAND_DTMF_BLOCK
-   * samples holds, or -1. `energy` is the sum of their squares, which the
-   * caller adds up anyway as it fills the block.
+   * G.711 bytes from bytes[at] holds, or -1. `energy` is the sum of the
+   * squares of their samples, which the caller adds up anyway as the block
+   * fills. The filters read the bytes through the table: no decoded copy.
    */
-  classify(x: Float64Array, energy: number): number {
-    if (energy < this.minEnergy) return -1;
+  classify(bytes: Uint8Array, at: number, energy: number): number {
+    if (!this.mayHoldDigit(energy)) return -1;
     const p = this.power;
     // The eight filters in one pass: the block stays in registers and cache.
     const c0 = FUNDAMENTAL[0] as number;
@@ -121,8 +131,9 @@ export class DtmfBlockClassifier {
     const c7 = FUNDAMENTAL[7] as number;
     let a0 = 0, b0 = 0, a1 = 0, b1 = 0, a2 = 0, b2 = 0, a3 = 0, b3 = 0;
     let a4 = 0, b4 = 0, a5 = 0, b5 = 0, a6 = 0, b6 = 0, a7 = 0, b7 = 0;
+    const table = this.table;
     for (let n = 0; n < N; n++) {
-      const v = x[n] as number;
+      const v = table[bytes[at + n] as number] as number;
       let s = v + c0 * a0 - b0;
       b0 = a0;
       a0 = s;
@@ -169,19 +180,19 @@ export class DtmfBlockClassifier {
     }
     if (rowPower + colPower < TONE_SHARE * (N / 2) * energy) return -1;
     // Rarely reached (a block that looks like a digit), so these last passes over it cost nothing overall.
-    if (goertzel(x, HARMONIC[col] as number) > COL_HARMONIC * colPower) return -1;
+    if (goertzel(bytes, at, table, HARMONIC[col] as number) > COL_HARMONIC * colPower) return -1;
     const key = row * 4 + (col - 4);
-    return steady(x, energy, SPAN[key] as number) ? key : -1;
+    return steady(bytes, at, table, energy, SPAN[key] as number) ? key : -1;
   }
 }
 
 /** Whether the block's two ends carry their share of its energy, as a tone that fills the block does. */
-function steady(x: Float64Array, energy: number, span: number): boolean {
+function steady(bytes: Uint8Array, at: number, table: Float64Array, energy: number, span: number): boolean {
   let head = 0;
   let tail = 0;
   for (let n = 0; n < span; n++) {
-    head += (x[n] as number) ** 2;
-    tail += (x[N - 1 - n] as number) ** 2;
+    head += (table[bytes[at + n] as number] as number) ** 2;
+    tail += (table[bytes[at + N - 1 - n] as number] as number) ** 2;
   }
   return Math.min(head, tail) >= STEADY * energy * (span / N);
 }

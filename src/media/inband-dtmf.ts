@@ -5,9 +5,10 @@
  * call, and the span of every tone found is silenced before it is written.
  *
  * The detector speaks in sample positions, never in wall time, and runs over
- * every sample of every recorded leg: one table lookup per byte, eight
- * Goertzel filters per sample of the blocks that can matter (see endBlock),
- * no allocation after construction, no logging.
+ * every sample of every recorded leg: one table lookup per byte for the
+ * block's energy, eight Goertzel filters per sample of the blocks that can
+ * matter (see endBlock), which read the bytes through a table of their
+ * linear values; no allocation after construction, no logging.
  *
  * Detection follows ITU-T Q.23/Q.24 practice, per block of 102 samples
  * (12.75 ms): a block holds a digit when the strongest row and column
@@ -41,24 +42,37 @@ const UNKNOWN = -2;
 /** Blocks in a row without the digit that end its tone (two in a row with it start one). */
 const END_BLOCKS = 2;
 
-/** G.711 code → linear sample as a double: the block is analysed in doubles, so convert once in the table. */
+/** G.711 code → linear sample as a double: the filters work in doubles, so convert once in the table. */
 const LINEAR = {
   PCMU: Float64Array.from({ length: 256 }, (_, code) => ulawToLinear(code)),
   PCMA: Float64Array.from({ length: 256 }, (_, code) => alawToLinear(code)),
 } as const;
+/** G.711 code → the square of its linear sample, exact in a double: a block's energy without decoding it. */
+const SQUARE = {
+  PCMU: LINEAR.PCMU.map((x) => x * x),
+  PCMA: LINEAR.PCMA.map((x) => x * x),
+} as const;
 
 /** One per leg and direction; feed it every sample of the leg, in order. */
 export class InbandDtmfDetector {
-  private readonly table: Float64Array;
+  private readonly squares: Float64Array;
   private readonly events: InbandDtmfEvents;
   private readonly classifier: DtmfBlockClassifier;
 
-  /** The block being filled, as linear samples, and its energy so far. */
-  private block = new Float64Array(N);
+  /**
+   * Samples of the block being filled, and their energy. Only the energy is
+   * worked out as bytes arrive; the samples are decoded at the block's end,
+   * and only when the filters must run (see endBlock).
+   */
   private filled = 0;
   private energy = 0;
-  /** The last full block and its energy, kept until the next one is full: it may be classified late. */
-  private previous = new Float64Array(N);
+  /** The block's first `saved` bytes, from earlier pushes: the caller may reuse its bytes once push returns. */
+  private readonly head = new Uint8Array(N);
+  private saved = 0;
+  /** A block that came in more than one push, whole, for the classifier. */
+  private readonly joined = new Uint8Array(N);
+  /** The bytes and energy of the last block, when it was skipped yet loud enough to be classified late. */
+  private readonly previous = new Uint8Array(N);
   private previousEnergy = 0;
   /** The sample position the next byte should have; -1 before the first push. */
   private next = -1;
@@ -71,8 +85,8 @@ export class InbandDtmfDetector {
   private activeEnd = 0;
 
   constructor(codec: 'PCMU' | 'PCMA', events: InbandDtmfEvents, opts: InbandDtmfOptions = {}) {
-    this.classifier = new DtmfBlockClassifier(opts);
-    this.table = LINEAR[codec];
+    this.classifier = new DtmfBlockClassifier(LINEAR[codec], opts);
+    this.squares = SQUARE[codec];
     this.events = events;
   }
 
@@ -81,7 +95,7 @@ export class InbandDtmfDetector {
    * position ahead of the expected one is a gap: the block being filled is
    * dropped and the gap counts as blocks without a digit, so no tone is
    * pieced together across it. Bytes behind the expected position were heard
-   * already and are skipped.
+   * already and are skipped. The bytes are read during the call only.
    */
   push(bytes: Uint8Array, offset: number, length: number, pos: number): void {
     if (!(offset >= 0 && length >= 0 && offset + length <= bytes.length) || !Number.isSafeInteger(pos)) {
@@ -96,13 +110,25 @@ export class InbandDtmfDetector {
       length -= seen;
     }
     const end = offset + length;
+    const squares = this.squares;
+    // Where the current block's bytes start in `bytes` (its first `saved` bytes are in `head`).
+    let from = offset;
     while (offset < end) {
       const take = Math.min(end - offset, N - this.filled);
-      this.fill(bytes, offset, take);
+      let energy = this.energy;
+      for (let i = offset, stop = offset + take; i < stop; i++) energy += squares[bytes[i] as number] as number;
+      this.energy = energy;
+      this.filled += take;
       offset += take;
       this.next += take;
-      if (this.filled === N) this.endBlock();
+      if (this.filled === N) {
+        this.endBlock(bytes, from);
+        this.saved = 0;
+        from = offset;
+      }
     }
+    const head = this.head;
+    for (let i = from; i < end; i++) head[this.saved++] = bytes[i] as number;
   }
 
   /**
@@ -113,8 +139,7 @@ export class InbandDtmfDetector {
   flush(pos: number): void {
     const key = this.activeKey;
     const end = Math.max(pos, this.activeEnd);
-    this.filled = 0;
-    this.energy = 0;
+    this.dropBlock();
     this.prevKey = NO_KEY;
     this.activeKey = -1;
     this.absent = 0;
@@ -122,24 +147,15 @@ export class InbandDtmfDetector {
     if (key >= 0) this.events.onToneEnd(KEYPAD[key] as string, end);
   }
 
-  private fill(bytes: Uint8Array, from: number, count: number): void {
-    const table = this.table;
-    const block = this.block;
-    let at = this.filled;
-    let energy = this.energy;
-    for (let i = from, end = from + count; i < end; i++) {
-      const x = table[bytes[i] as number] as number;
-      block[at++] = x;
-      energy += x * x;
-    }
-    this.filled = at;
-    this.energy = energy;
+  private dropBlock(): void {
+    this.filled = 0;
+    this.energy = 0;
+    this.saved = 0;
   }
 
   private gap(pos: number): void {
     const missing = (this.filled > 0 ? 1 : 0) + Math.floor((pos - this.next) / N);
-    this.filled = 0;
-    this.energy = 0;
+    this.dropBlock();
     this.next = pos;
     this.prevKey = NO_KEY;
     if (this.activeKey >= 0) {
@@ -148,31 +164,40 @@ export class InbandDtmfDetector {
     }
   }
 
-  private endBlock(): void {
-    const current = this.block;
+  /** The full block's bytes are head[0, saved) then bytes[from, ...). */
+  private endBlock(bytes: Uint8Array, from: number): void {
     const energy = this.energy;
     const end = this.next;
     const start = end - N;
-    // The block just filled is kept; the one before it is filled next.
-    this.block = this.previous;
-    this.previous = current;
-    const previousEnergy = this.previousEnergy;
-    this.previousEnergy = energy;
     this.filled = 0;
     this.energy = 0;
+    const audible = this.classifier.mayHoldDigit(energy);
 
     if (this.activeKey < 0 && this.prevKey === NO_KEY) {
       // No tone, and the block before held no digit, so this one cannot start
       // a tone with it. It can only start one with the next block, and then it
       // is classified there, late. So when nothing is heard, half the blocks
-      // skip the filters, and the tones found are exactly the same.
-      this.prevKey = UNKNOWN;
+      // (all of them in quiet) skip the filters, and the tones found are
+      // exactly the same. A block too quiet to hold a digit is known to hold
+      // none without them.
+      if (audible) {
+        this.copyBlock(bytes, from, this.previous);
+        this.previousEnergy = energy;
+      }
+      this.prevKey = audible ? UNKNOWN : NO_KEY;
       this.prevStart = start;
       return;
     }
-    const key = this.classifier.classify(current, energy);
-    // `this.block` still holds the skipped block's samples: nothing has been filled into it yet.
-    if (this.activeKey < 0 && key >= 0 && this.prevKey === UNKNOWN) this.prevKey = this.classifier.classify(this.block, previousEnergy);
+    let key = NO_KEY;
+    if (audible) {
+      if (this.saved === 0) {
+        key = this.classifier.classify(bytes, from, energy);
+      } else {
+        this.copyBlock(bytes, from, this.joined);
+        key = this.classifier.classify(this.joined, 0, energy);
+      }
+    }
+    if (this.activeKey < 0 && key >= 0 && this.prevKey === UNKNOWN) this.prevKey = this.classifier.classify(this.previous, 0, this.previousEnergy);
 
     if (this.activeKey >= 0) {
       if (key === this.activeKey) {
@@ -192,6 +217,14 @@ export class InbandDtmfDetector {
       this.activeEnd = end;
       this.events.onToneStart(KEYPAD[key] as string, prevStart);
     }
+  }
+
+  /** Copies the full block (head[0, saved), then bytes from `from`) into `into`. */
+  private copyBlock(bytes: Uint8Array, from: number, into: Uint8Array): void {
+    const head = this.head;
+    const saved = this.saved;
+    for (let i = 0; i < saved; i++) into[i] = head[i] as number;
+    for (let i = saved; i < N; i++) into[i] = bytes[from + i - saved] as number;
   }
 
   private endTone(): void {
