@@ -13,6 +13,7 @@ import { measureCalls } from './calls.js';
 import { measureCapture } from './capture.js';
 import { measureSealing } from './crypto.js';
 import { measureInbandDtmf } from './inband-dtmf.js';
+import { measureRecording } from './recording.js';
 import { measureRelay, type RelayFigures } from './relay.js';
 
 const steps = (process.env['BENCH_STEPS'] ?? '50,100,200,500').split(',').map(Number);
@@ -53,6 +54,13 @@ const copyFloor = captureFigures.find((f) => f.variant === 'copy')?.usPerLegSeco
 console.log('variant  us/leg-s  vs copy');
 for (const f of captureFigures) console.log([f.variant.padEnd(7), f1(f.usPerLegSecond).padStart(9), ratio(f.usPerLegSecond, copyFloor).padStart(8)].join(' '));
 console.log('(copy: payloads into a ring and nothing else; plain: LegCapture alone; policy: with the gate, 1 s lookback and in-band detection)\n');
+
+console.log(`recording path without sockets: 200 legs' audio handed to the segment writer every 100 ms for ${seconds} s, in real time; CPU per second of one leg's audio\n`);
+const recordingFigures = await measureRecording(200, seconds);
+const idle = recordingFigures.find((f) => f.variant === 'idle')?.usPerLegSecond ?? NaN;
+console.log('variant  us/leg-s  (main)  over idle');
+for (const f of recordingFigures) console.log([f.variant.padEnd(7), f1(f.usPerLegSecond).padStart(9), f1(f.mainUsPerLegSecond).padStart(7), (f.variant === 'idle' ? '' : f1(f.usPerLegSecond - idle)).padStart(10)].join(' '));
+console.log('(idle: the tick alone; seal: 0.5 s chunks sealed in memory; spool: and written to the spool; upload: and streamed to an fs store)\n');
 
 console.log('in-band DTMF detection (8 Goertzel filters per sample of the blocks that can start or hold a tone, 102-sample blocks), beside decoding the same G.711 through a table and nothing else\n');
 console.log('input   detect Msamples/s  legs/core  decode Msamples/s  legs/core  cost detect/decode');

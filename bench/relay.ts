@@ -64,20 +64,27 @@ const LOOKBACK_MS = 1000;
 /** What the recgw relay does with each leg's audio: nothing, capture it (counted), or record it for real. */
 export type Capturing = 'none' | 'capture' | 'record';
 
-/** The real recording path into a temporary fs store: seal, spool, upload, verify. */
-async function recordingWriter(): Promise<{ writer: SegmentWriter; close: () => Promise<void> }> {
+/**
+ * The real recording path into a temporary fs store: seal, spool, upload,
+ * verify. Without `upload`, segments are sealed and spooled and nothing more
+ * (the spool's part alone), and close() throws the spool away.
+ */
+export async function recordingWriter(upload = true): Promise<{ writer: SegmentWriter; close: () => Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'recgw-bench-rec-'));
   const keys = generateKeyPair(join(dir, 'keys'));
   const spool = new Spool({ dir: join(dir, 'spool'), maxBytes: 1 << 30 });
   await spool.open();
   const uploader = new Uploader({ spool, store: new FsStore({ dir: join(dir, 'store') }), concurrency: 16 });
-  await uploader.start();
+  if (upload) await uploader.start();
   const writer = new EncryptedSegmentWriter({ spool, kek: loadEncryptionKey({ publicKey: keys.publicKeyFile }), log: silentLogger(), retentionDays: () => 90, objectLock: false });
   return {
     writer,
     close: async () => {
-      await uploader.drain(30_000);
-      await uploader.stop();
+      if (upload) {
+        await uploader.drain(30_000);
+        await uploader.stop();
+      }
+      await spool.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -159,7 +166,7 @@ async function plainSystem(calls: number): Promise<System> {
  * Linux's per-thread accounting; NaN where there is none. The rest of
  * process.cpuUsage() is the file-system thread pool and V8's GC helpers.
  */
-function mainThreadCpuMs(): number {
+export function mainThreadCpuMs(): number {
   try {
     const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
