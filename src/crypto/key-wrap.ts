@@ -14,6 +14,7 @@ import {
   randomBytes,
   type KeyObject,
 } from 'node:crypto';
+import { CryptoError } from './errors.js';
 import { GCM_NONCE_BYTES, GCM_TAG_BYTES, gcmOpen, gcmSeal } from './gcm.js';
 
 export const DATA_KEY_BYTES = 32;
@@ -29,9 +30,23 @@ export const RSA_MAX_BITS = 8192;
 const X25519_INFO = Buffer.from('recgw recording v1 x25519-hkdf-sha256-a256gcm', 'ascii');
 const A256GCM_AAD = Buffer.from('recgw recording v1 a256gcm', 'ascii');
 
+/** RFC 8410: the DER SubjectPublicKeyInfo of an X25519 key is this prefix, then the key's 32 bytes. */
+const X25519_SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
+
+/**
+ * The 32 bytes of an X25519 public key, cut from its DER. Not through
+ * export({ format: 'jwk' }): Node 20 builds the JWK while holding the key's
+ * lock, and a garbage collection there that frees the job which generated the
+ * key takes the same lock, so the process hangs for good. A wrap reads a
+ * freshly generated key this way once per segment; under load it hung the
+ * gateway (test/crypto/key-wrap.test.ts).
+ */
 export function rawX25519(publicKey: KeyObject): Buffer {
-  const jwk = publicKey.export({ format: 'jwk' });
-  return Buffer.from(jwk.x ?? '', 'base64url');
+  const der = publicKey.export({ type: 'spki', format: 'der' });
+  if (der.length !== X25519_SPKI_PREFIX.length + X25519_BYTES || !der.subarray(0, X25519_SPKI_PREFIX.length).equals(X25519_SPKI_PREFIX)) {
+    throw new CryptoError('KEY_INVALID', 'not an X25519 public key');
+  }
+  return der.subarray(X25519_SPKI_PREFIX.length);
 }
 
 function x25519Kek(shared: Buffer, ephemeral: Buffer, recipient: Buffer): Buffer {
@@ -57,7 +72,7 @@ export function x25519Unwrap(privateKey: KeyObject, recipientRaw: Buffer, wrappe
   const ephemeralRaw = wrapped.subarray(0, X25519_BYTES);
   let shared: Buffer;
   try {
-    const ephemeral = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: ephemeralRaw.toString('base64url') }, format: 'jwk' });
+    const ephemeral = createPublicKey({ key: Buffer.concat([X25519_SPKI_PREFIX, ephemeralRaw]), format: 'der', type: 'spki' });
     // OpenSSL refuses an all-zero shared secret (a low-order ephemeral point): that throws here.
     shared = diffieHellman({ privateKey, publicKey: ephemeral });
   } catch {
