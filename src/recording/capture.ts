@@ -7,6 +7,7 @@
  * silence of exactly the right length, and two legs with the same `t0` stay
  * sample-aligned however their packets were spread in time.
  */
+import { BitFlags } from './bit-flags.js';
 import type { Flushable, MonotonicClock } from './clock.js';
 import { performanceClock } from './clock.js';
 import type { CaptureGate } from './gate.js';
@@ -113,10 +114,8 @@ export class LegCapture implements Flushable {
   private readonly silence: number;
   /** Sample position p lives at ring[p % size]; the ring holds positions [flushed, flushed + size). */
   private readonly ring: Buffer;
-  /** 1 where a packet wrote the sample: tells a duplicate from a first arrival, and audio from silence. */
-  private readonly filled: Uint8Array;
-  /** The same flags four at a time, so counting a span's audio reads a word per four samples. */
-  private readonly filledWords: Uint32Array;
+  /** Set where a packet wrote the sample: tells a duplicate from a first arrival, and audio from silence. */
+  private readonly filled: BitFlags;
   private readonly size: number;
   /** Everything before this position has gone to the sink. */
   private flushed = 0;
@@ -174,11 +173,9 @@ export class LegCapture implements Flushable {
         this.toneStart = -1;
       },
     });
-    // A whole number of 32-bit words, for filledWords.
-    this.size = Math.ceil(((opts.jitterMs + this.lookbackMs + RING_MARGIN_MS) * SAMPLES_PER_MS) / 4) * 4;
+    this.size = Math.ceil((opts.jitterMs + this.lookbackMs + RING_MARGIN_MS) * SAMPLES_PER_MS);
     this.ring = Buffer.alloc(this.size, this.silence);
-    this.filled = new Uint8Array(this.size);
-    this.filledWords = new Uint32Array(this.filled.buffer);
+    this.filled = new BitFlags(this.size);
     this.counters = this.count;
   }
 
@@ -219,7 +216,7 @@ export class LegCapture implements Flushable {
     // Far ahead of the flush (a clock that stalled, a very long hold-back):
     // write out what is before it rather than lose the packet.
     if (pos + length > this.flushed + this.size) this.writeUpTo(pos + length - this.size);
-    if (this.filled[pos % this.size] === 1) {
+    if (this.filled.has(pos % this.size)) {
       c.duplicate++;
       return;
     }
@@ -227,10 +224,10 @@ export class LegCapture implements Flushable {
     const at = pos % this.size;
     const first = Math.min(length, this.size - at);
     packet.copy(this.ring, at, payloadOffset, payloadOffset + first);
-    this.filled.fill(1, at, at + first);
+    this.filled.set(at, at + first);
     if (first < length) {
       packet.copy(this.ring, 0, payloadOffset + first, payloadOffset + length);
-      this.filled.fill(1, 0, length - first);
+      this.filled.set(0, length - first);
     }
     if (pos + length > this.end) this.end = pos + length;
   }
@@ -346,7 +343,7 @@ export class LegCapture implements Flushable {
       const mark = this.marks[0];
       const until = mark && mark.pos > this.flushed ? Math.min(target, mark.pos) : target;
       const n = Math.min(until - this.flushed, this.size - at);
-      const audio = this.audioIn(at, n);
+      const audio = this.filled.count(at, at + n);
       if (this.gate) {
         this.spanRingAt = at;
         this.spanPos = this.flushed;
@@ -360,38 +357,13 @@ export class LegCapture implements Flushable {
         c.sinkErrors++;
       }
       this.ring.fill(this.silence, at, at + n);
-      this.filled.fill(0, at, at + n);
+      this.filled.clear(at, at + n);
       this.flushed += n;
       c.samplesWritten += n;
       c.silenceSamples += n - audio;
       this.runMarks();
     }
     this.runMarks();
-  }
-
-  /** How many of the n ring samples from `at` a packet filled: the flags are 0 or 1, summed four per word. */
-  private audioIn(at: number, n: number): number {
-    const flags = this.filled;
-    const end = at + n;
-    let count = 0;
-    let i = at;
-    for (; i < end && (i & 3) !== 0; i++) count += flags[i] as number;
-    const words = this.filledWords;
-    // Each byte lane of the sum holds at most 255 flags before it would carry into the next.
-    let lanes = 0;
-    let inLanes = 0;
-    for (let w = i >>> 2, lastWord = end >>> 2; w < lastWord; w++) {
-      lanes += words[w] as number;
-      if (++inLanes === 255) {
-        count += byteSum(lanes);
-        lanes = 0;
-        inLanes = 0;
-      }
-      i += 4;
-    }
-    count += byteSum(lanes);
-    for (; i < end; i++) count += flags[i] as number;
-    return count;
   }
 
   private runMarks(): void {
@@ -404,9 +376,4 @@ export class LegCapture implements Flushable {
       }
     }
   }
-}
-
-/** The sum of a 32-bit word's four bytes. */
-function byteSum(word: number): number {
-  return (word & 0xff) + ((word >>> 8) & 0xff) + ((word >>> 16) & 0xff) + (word >>> 24);
 }
