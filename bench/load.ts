@@ -8,6 +8,8 @@
  *   BENCH_CALL_STEPS=50,100,200  concurrent SIPp calls per step (whole calls, SIP + pcap audio)
  *   BENCH_RECORD_STEPS=100,250   calls per step for the recording-cost ratio
  *   BENCH_RECORD_REPEATS=3       relayed/recorded pairs per step; the median ratio is the figure
+ *
+ * An empty list skips its part (BENCH_STEPS= BENCH_CALL_STEPS= for the recording cost alone).
  */
 import { measureCalls } from './calls.js';
 import { measureCapture } from './capture.js';
@@ -16,7 +18,7 @@ import { measureInbandDtmf } from './inband-dtmf.js';
 import { measureRecording } from './recording.js';
 import { measureRelay, type RelayFigures } from './relay.js';
 
-const steps = (process.env['BENCH_STEPS'] ?? '50,100,200,500').split(',').map(Number);
+const steps = (process.env['BENCH_STEPS'] ?? '50,100,200,500').split(',').filter(Boolean).map(Number);
 const callSteps = (process.env['BENCH_CALL_STEPS'] ?? '50,100,200').split(',').filter(Boolean).map(Number);
 const seconds = Number(process.env['BENCH_SECONDS'] ?? '10');
 
@@ -28,10 +30,12 @@ function row(kind: string, r: RelayFigures): string {
   return [kind.padEnd(6), String(r.calls).padStart(5), String(r.sent).padStart(9), String(r.received).padStart(9), f2(r.lossPct).padStart(7), f2(r.cpuMsPerCallSecond).padStart(10), f1(r.memKiBPerCall).padStart(10), String(r.p50us).padStart(7), String(r.p99us).padStart(7), String(r.p999us).padStart(7)].join(' ');
 }
 
-console.log(`relay: N calls = 2N RTP streams at 50 packets/s for ${seconds} s; far ends in a child process`);
-console.log('CPU is ms of CPU per call per second of call; memory is RSS growth per call; latency is send-to-receive through the relay, in microseconds\n');
-console.log('direct: the far ends sending straight to each other, no relay: the harness\'s own latency floor\n');
-console.log('system  calls      sent  received  loss%  cpu ms/c/s  mem KiB/c     p50     p99   p99.9');
+if (steps.length > 0) {
+  console.log(`relay: N calls = 2N RTP streams at 50 packets/s for ${seconds} s; far ends in a child process`);
+  console.log('CPU is ms of CPU per call per second of call; memory is RSS growth per call; latency is send-to-receive through the relay, in microseconds\n');
+  console.log('direct: the far ends sending straight to each other, no relay: the harness\'s own latency floor\n');
+  console.log('system  calls      sent  received  loss%  cpu ms/c/s  mem KiB/c     p50     p99   p99.9');
+}
 let base = 42000;
 for (const n of steps) {
   const direct = await measureRelay('direct', n, seconds);
