@@ -14,7 +14,7 @@ import type { Readable } from 'node:stream';
 import { RecgwError } from '../errors.js';
 import type { Logger } from '../ops/log.js';
 import { FILE_MODE, isErrno, syncDir, unlinkIfPresent, writeAll, writeFileAtomic } from './atomic.js';
-import { SpoolTail, type TailSource } from './spool-tail.js';
+import { SpoolTail, type TailOptions, type TailSource } from './spool-tail.js';
 import { StorageError } from './store.js';
 
 export interface SpoolEntryMeta {
@@ -41,7 +41,7 @@ export interface SpoolEntry {
   /** All appends flushed and fsynced, then the `.sealed` marker written atomically. Idempotent. */
   seal(): Promise<void>;
   /** The entry's bytes from the start, following the file while it grows; ends after seal(). */
-  tail(): Readable;
+  tail(opts?: TailOptions): Readable;
   /** Cuts the file to `length` bytes (recovery drops a torn tail). */
   truncate(length: number): Promise<void>;
   /** Deletes the entry's files; only the uploader calls this, after the store confirmed. Idempotent. */
@@ -222,8 +222,8 @@ export class SpoolFile implements SpoolEntry, TailSource {
     this.changed();
   }
 
-  tail(): Readable {
-    return new SpoolTail(this);
+  tail(opts?: TailOptions): Readable {
+    return new SpoolTail(this, opts);
   }
 
   async truncate(length: number): Promise<void> {

@@ -25,14 +25,29 @@ export interface TailSource {
 
 const CHUNK = 64 * 1024;
 
+export interface TailOptions {
+  /**
+   * Read only once this many bytes are waiting, or the entry is sealed.
+   * Every read of a live entry costs a file read and a pass through the
+   * reader's stream; a leg's segment grows by a 4 KB chunk every half second,
+   * so the uploader reads them some at a time. Default 1: every write.
+   */
+  readonly minBytes?: number;
+}
+
 export class SpoolTail extends Readable {
   private fh: FileHandle | null = null;
   private pos = 0;
   private reading = false;
   private unsubscribe: (() => void) | null = null;
+  private readonly minBytes: number;
 
-  constructor(private readonly source: TailSource) {
+  constructor(
+    private readonly source: TailSource,
+    opts: TailOptions = {},
+  ) {
     super();
+    this.minBytes = Math.max(1, Math.min(opts.minBytes ?? 1, CHUNK));
   }
 
   override _read(): void {
@@ -54,7 +69,7 @@ export class SpoolTail extends Readable {
       if (this.pos > src.written) {
         throw new StorageError('SPOOL_CORRUPT', `spool entry ${src.id} was truncated below what a reader had already read`);
       }
-      if (this.pos < src.written) {
+      if (this.pos < src.written && (src.written - this.pos >= this.minBytes || src.sealed)) {
         const fh = await this.handle();
         const want = Math.min(CHUNK, src.written - this.pos);
         const buf = Buffer.allocUnsafe(want);

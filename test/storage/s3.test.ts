@@ -295,7 +295,7 @@ test('the uploader streams a growing spool entry to S3, rides out an outage, and
   await spool.open();
   t.after(() => spool.close());
   const s = store({ bucket: LOCKED, objectLock: true, objectLockMode: 'GOVERNANCE', maxAttempts: 1, connectTimeoutMs: 1000, requestTimeoutMs: 5000 });
-  const uploader = new Uploader({ spool, store: s, backoff: { initialMs: 50, maxMs: 300 } });
+  const uploader = new Uploader({ spool, store: s, backoff: { initialMs: 50, maxMs: 300 }, liveReadBytes: 1 });
   t.after(() => uploader.stop());
   const failures: string[] = [];
   uploader.on('failed', (e) => failures.push(e.error.code));

@@ -83,6 +83,28 @@ test('a tail streams the bytes while they are appended and ends after seal', asy
   );
 });
 
+test('a tail with minBytes reads once that much is waiting, and everything once the entry is sealed', async (t) => {
+  const dir = await spoolDir(t);
+  const spool = await openSpool(t, dir);
+  const entry = spool.create(meta(11));
+  const tail = reader(entry.tail({ minBytes: 100 }));
+  const small = Buffer.alloc(40, 1);
+  entry.append(small);
+  await until(async () => (await sizeOf(entry.path)) === 40, 'the 40 bytes on disk');
+  await sleep(50);
+  assert.equal(tail.bytes().length, 0, 'fewer than minBytes on disk: nothing read yet');
+  const more = Buffer.alloc(70, 2);
+  entry.append(more);
+  await until(() => tail.bytes().length === 110, 'the 110 bytes once 100 or more were waiting');
+  const last = Buffer.alloc(10, 3);
+  entry.append(last);
+  await until(async () => (await sizeOf(entry.path)) === 120, 'the last 10 bytes on disk');
+  await sleep(50);
+  assert.equal(tail.bytes().length, 110, 'the last 10 bytes wait');
+  await entry.seal();
+  assert.deepEqual(await tail.ended, Buffer.concat([small, more, last]), 'the seal lets the rest through');
+});
+
 test('many small appends land in order, each copied when appended', async (t) => {
   const dir = await spoolDir(t);
   const spool = await openSpool(t, dir);

@@ -46,7 +46,8 @@ async function rig(t: TestContext, dir?: string): Promise<Rig> {
     storeDir,
     logLines,
     uploader: (opts = {}) => {
-      const u = new Uploader({ spool, store, logger, backoff: { initialMs: 5, maxMs: 40 }, ...opts });
+      // Every write of a live entry is read at once, so a test can see each one arrive.
+      const u = new Uploader({ spool, store, logger, backoff: { initialMs: 5, maxMs: 40 }, liveReadBytes: 1, ...opts });
       t.after(() => u.stop());
       return u;
     },
