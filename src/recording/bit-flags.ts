@@ -18,34 +18,12 @@ export class BitFlags {
 
   /** Sets the flags of [from, to). */
   set(from: number, to: number): void {
-    this.check(from, to);
-    if (to === from) return;
-    const words = this.words;
-    const first = from >>> 5;
-    const last = (to - 1) >>> 5;
-    if (first === last) {
-      words[first] = (words[first] as number) | span(from & 31, (to - 1) & 31);
-      return;
-    }
-    words[first] = (words[first] as number) | span(from & 31, 31);
-    for (let w = first + 1; w < last; w++) words[w] = ALL;
-    words[last] = (words[last] as number) | span(0, (to - 1) & 31);
+    this.mark(from, to, true);
   }
 
   /** Clears the flags of [from, to). */
   clear(from: number, to: number): void {
-    this.check(from, to);
-    if (to === from) return;
-    const words = this.words;
-    const first = from >>> 5;
-    const last = (to - 1) >>> 5;
-    if (first === last) {
-      words[first] = (words[first] as number) & ~span(from & 31, (to - 1) & 31);
-      return;
-    }
-    words[first] = (words[first] as number) & ~span(from & 31, 31);
-    words.fill(0, first + 1, last);
-    words[last] = (words[last] as number) & ~span(0, (to - 1) & 31);
+    this.mark(from, to, false);
   }
 
   /** How many flags of [from, to) are set. */
@@ -61,6 +39,24 @@ export class BitFlags {
     return n + popcount((words[last] as number) & span(0, (to - 1) & 31));
   }
 
+  /** Sets (`on`) or clears the flags of [from, to): the partial words at either end by mask, whole words between. */
+  private mark(from: number, to: number, on: boolean): void {
+    this.check(from, to);
+    if (to === from) return;
+    const words = this.words;
+    const first = from >>> 5;
+    const last = (to - 1) >>> 5;
+    if (first === last) {
+      markWord(words, first, span(from & 31, (to - 1) & 31), on);
+      return;
+    }
+    markWord(words, first, span(from & 31, 31), on);
+    // A plain loop: a packet spans a handful of words, too few for a native fill call to pay.
+    const whole = on ? ALL : 0;
+    for (let w = first + 1; w < last; w++) words[w] = whole;
+    markWord(words, last, span(0, (to - 1) & 31), on);
+  }
+
   private check(from: number, to: number): void {
     if (!(from >= 0 && from <= to && to <= this.size)) throw new RangeError(`BitFlags: [${from}, ${to}) is not within [0, ${this.size})`);
   }
@@ -71,6 +67,11 @@ const ALL = 0xffffffff;
 /** A word with bits lo..hi (inclusive, 0-31) set. */
 function span(lo: number, hi: number): number {
   return (-1 << lo) & (-1 >>> (31 - hi));
+}
+
+/** Sets (`on`) or clears the bits of `mask` in word `w`. */
+function markWord(words: Uint32Array, w: number, mask: number, on: boolean): void {
+  words[w] = on ? (words[w] as number) | mask : (words[w] as number) & ~mask;
 }
 
 /** The set bits of a 32-bit word. */
