@@ -12,7 +12,7 @@
  */
 import { RecordingSealer } from '../src/crypto/format.js';
 import { generateKeyPair, loadEncryptionKey } from '../src/crypto/keys.js';
-import { CHUNK_BYTES } from '../src/recording/encrypted-writer.js';
+import { EncryptedSink } from '../src/recording/encrypted-writer.js';
 import type { SegmentSink } from '../src/recording/writer.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,26 +34,10 @@ const TICK_MS = 20;
 const SLICES = 5;
 const FLUSH_BYTES = (8000 * TICK_MS * SLICES) / 1000;
 
-/** The sealing alone: the same chunks as the segment writer makes, sealed and dropped. */
+/** The sealing alone: the segment writer's own sink, its records dropped instead of spooled. */
 function sealingSink(kek: ReturnType<typeof loadEncryptionKey>, callId: string): SegmentSink {
   const sealer = new RecordingSealer({ kind: 'audio', codec: 'PCMA', sampleRate: 8000, leg: 'caller', callId, segment: 1, startedAt: new Date().toISOString() }, kek);
-  const chunk = Buffer.alloc(CHUNK_BYTES);
-  let filled = 0;
-  return {
-    write(audio: Buffer): void {
-      let offset = 0;
-      while (offset < audio.length) {
-        const n = audio.copy(chunk, filled, offset);
-        filled += n;
-        offset += n;
-        if (filled === CHUNK_BYTES) {
-          sealer.seal(chunk, false);
-          filled = 0;
-        }
-      }
-    },
-    close: () => Promise.resolve(),
-  };
+  return new EncryptedSink(sealer, { append: () => undefined, seal: () => Promise.resolve() });
 }
 
 async function run(variant: RecordingVariant, legs: number, seconds: number): Promise<RecordingFigures> {

@@ -74,16 +74,14 @@ export async function recordingWriter(upload = true): Promise<{ writer: SegmentW
   const keys = generateKeyPair(join(dir, 'keys'));
   const spool = new Spool({ dir: join(dir, 'spool'), maxBytes: 1 << 30 });
   await spool.open();
-  const uploader = new Uploader({ spool, store: new FsStore({ dir: join(dir, 'store') }), concurrency: 16 });
-  if (upload) await uploader.start();
+  const uploader = upload ? new Uploader({ spool, store: new FsStore({ dir: join(dir, 'store') }), concurrency: 16 }) : undefined;
+  await uploader?.start();
   const writer = new EncryptedSegmentWriter({ spool, kek: loadEncryptionKey({ publicKey: keys.publicKeyFile }), log: silentLogger(), retentionDays: () => 90, objectLock: false });
   return {
     writer,
     close: async () => {
-      if (upload) {
-        await uploader.drain(30_000);
-        await uploader.stop();
-      }
+      await uploader?.drain(30_000);
+      await uploader?.stop();
       await spool.close();
       rmSync(dir, { recursive: true, force: true });
     },

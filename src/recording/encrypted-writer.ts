@@ -28,7 +28,8 @@ export interface EncryptedWriterOptions {
   readonly objectLock: boolean;
 }
 
-class EncryptedSink implements SegmentSink {
+/** Seals a leg's audio into CHUNK_BYTES records and appends them to `entry`, the header first. */
+export class EncryptedSink implements SegmentSink {
   private readonly chunk = Buffer.alloc(CHUNK_BYTES);
   private filled = 0;
   private closing?: Promise<void>;
@@ -36,7 +37,7 @@ class EncryptedSink implements SegmentSink {
 
   constructor(
     private readonly sealer: RecordingSealer,
-    private readonly entry: SpoolEntry,
+    private readonly entry: Pick<SpoolEntry, 'append' | 'seal'>,
   ) {
     entry.append(sealer.headerBytes);
   }
