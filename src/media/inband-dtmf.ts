@@ -123,7 +123,7 @@ export class InbandDtmfDetector {
       this.next += take;
       if (this.filled === N) {
         this.endBlock(bytes, from);
-        this.saved = 0;
+        this.dropBlock();
         from = offset;
       }
     }
@@ -147,6 +147,7 @@ export class InbandDtmfDetector {
     if (key >= 0) this.events.onToneEnd(KEYPAD[key] as string, end);
   }
 
+  /** The next block starts empty: after a full block, and when a gap or a flush drops a partial one. */
   private dropBlock(): void {
     this.filled = 0;
     this.energy = 0;
@@ -169,8 +170,6 @@ export class InbandDtmfDetector {
     const energy = this.energy;
     const end = this.next;
     const start = end - N;
-    this.filled = 0;
-    this.energy = 0;
     const audible = this.classifier.mayHoldDigit(energy);
 
     if (this.activeKey < 0 && this.prevKey === NO_KEY) {
