@@ -58,7 +58,7 @@ export interface CaptureOptions {
 export interface CaptureCounters {
   /** Every packet handed in, audio or not. */
   packets: number;
-  /** Audio that arrived behind what was already written out: dropped. */
+  /** Audio that arrived behind what was already written out, or already heard by the in-band detector: dropped. */
   late: number;
   /** Audio for samples already filled: ignored. */
   duplicate: number;
@@ -201,7 +201,8 @@ export class LegCapture implements Flushable {
       if (Math.abs(pos - arrivalPos) > REANCHOR_SAMPLES) pos = this.anchor(arrivalPos, timestamp, ssrc);
     }
 
-    if (pos < this.flushed) {
+    const floor = this.floor();
+    if (pos < floor) {
       if (pos < this.end) {
         c.late++;
         return;
@@ -209,8 +210,8 @@ export class LegCapture implements Flushable {
       // The newest audio of the stream, yet behind the flush: the sender's
       // clock runs slower than ours (or the network stalled longer than the
       // hold-back). Slip the stream forward instead of losing the rest of the call.
-      this.anchorPos += this.flushed - pos;
-      pos = this.flushed;
+      this.anchorPos += floor - pos;
+      pos = floor;
       c.reanchors++;
     }
     // Far ahead of the flush (a clock that stalled, a very long hold-back):
@@ -286,11 +287,21 @@ export class LegCapture implements Flushable {
     return this.closing;
   }
 
+  /**
+   * The first position a packet may still fill. With a detector that is what
+   * it has not heard yet: audio landing behind it would be written without
+   * being checked for card digits, so it is late even while the lookback
+   * still holds its place.
+   */
+  private floor(): number {
+    return this.detector !== undefined && this.detected > this.flushed ? this.detected : this.flushed;
+  }
+
   private anchor(arrivalPos: number, timestamp: number, ssrc: number): number {
     // A new stream that arrives while the old one's last packets are still
     // ahead of it starts right after them instead of writing over them.
     const gap = this.end - arrivalPos;
-    const pos = Math.max(this.anchored && gap > 0 && gap < REANCHOR_SAMPLES ? this.end : arrivalPos, this.flushed);
+    const pos = Math.max(this.anchored && gap > 0 && gap < REANCHOR_SAMPLES ? this.end : arrivalPos, this.floor());
     if (this.anchored) this.count.reanchors++;
     this.anchored = true;
     this.anchorPos = pos;

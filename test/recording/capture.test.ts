@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LegCapture, type CaptureOptions } from '../../src/recording/capture.js';
+import { InbandDtmfDetector } from '../../src/media/inband-dtmf.js';
+import { linearToAlaw } from '../../src/media/g711.js';
+import { LegCapture, type CaptureOptions, type ToneEvents } from '../../src/recording/capture.js';
 import { CaptureGate } from '../../src/recording/gate.js';
 import { MemorySegmentWriter, type MemorySegment } from '../../src/recording/memory-writer.js';
 import type { SegmentSink } from '../../src/recording/writer.js';
@@ -347,4 +349,44 @@ test('an action placed at a position runs when writing reaches it, between the s
   const split = writes.indexOf(-1);
   assert.ok(split > 0);
   assert.equal(writes.slice(0, split).reduce((a, b) => a + b, 0), 3000, 'exactly the samples before the mark come first');
+});
+
+/** 20 ms of the key '5' (770 Hz + 1336 Hz, each about -10 dBm0) in PCMA, in phase with packet n. */
+function keyFive(n: number): Buffer {
+  const b = Buffer.alloc(160);
+  for (let i = 0; i < 160; i++) {
+    const t = (n * 160 + i) / 8000;
+    b[i] = linearToAlaw(Math.round(5000 * Math.sin(2 * Math.PI * 770 * t) + 5000 * Math.sin(2 * Math.PI * 1336 * t)));
+  }
+  return b;
+}
+
+test('in-band tones that arrive after the detector has passed their place are dropped as late, never written unheard', async () => {
+  // Packets 20-29 carry 200 ms of a key press and arrive 500 ms late: past the
+  // jitter hold-back, so the detector has already heard their place as silence,
+  // yet inside the lookback, so the ring still holds it.
+  const late = new Set(Array.from({ length: 10 }, (_, i) => 20 + i));
+  const run = async (detect: boolean, arriveAt = 55): Promise<{ audio: Buffer; late: number; tones: number }> => {
+    const gate = new CaptureGate({ startedAt: new Date(0), holdbackSamples: 1200 * 8, redactDtmf: true, dtmfQuietMs: 500 });
+    const r = rig({ gate, lookbackMs: 1000, leg: 'caller', ...(detect ? { toneDetector: (events: ToneEvents) => new InbandDtmfDetector('PCMA', events) } : {}) });
+    for (let n = 0; n < 100; n++) {
+      if (!late.has(n)) r.send(n, { ts: n * 160, at: n * 20, body: silence(160) });
+      if (n === arriveAt) for (const m of late) r.send(m, { ts: m * 160, at: n * 20, body: keyFive(m) });
+      r.capture.flush(T0 + n * 20);
+    }
+    await r.capture.stop(T0 + 2000);
+    return { audio: r.segment.audio(), late: r.capture.counters.late, tones: r.capture.counters.inbandTones };
+  };
+  // On time, the detector hears the key and it is cut.
+  const onTime = await run(true, 29);
+  assert.equal(onTime.tones, 1);
+  assert.equal(onTime.late, 0);
+  assert.ok(onTime.audio.every((b) => b === SILENCE));
+  const heard = await run(true);
+  assert.equal(heard.late, 10, 'each tone packet behind the detector is counted as late');
+  assert.ok(heard.audio.every((b) => b === SILENCE), 'no tone energy written');
+  // Without a detector nothing needs hearing first: the lookback still takes late audio.
+  const unheard = await run(false);
+  assert.equal(unheard.late, 0);
+  assert.deepEqual(unheard.audio.subarray(20 * 160, 30 * 160), Buffer.concat([...late].map(keyFive)));
 });
