@@ -7,7 +7,7 @@
  *   BENCH_SECONDS=10             length of each relay measurement
  *   BENCH_CALL_STEPS=50,100,200  concurrent SIPp calls per step (whole calls, SIP + pcap audio)
  *   BENCH_RECORD_STEPS=100,250   calls per step for the recording-cost ratio
- *   BENCH_RECORD_REPEATS=3       relayed/recorded pairs per step; the median ratio is the figure
+ *   BENCH_RECORD_REPEATS=3       rounds of every recording stage per step; the median is the figure
  *
  * An empty list skips its part (BENCH_STEPS= BENCH_CALL_STEPS= for the recording cost alone).
  */
@@ -16,7 +16,7 @@ import { measureCapture } from './capture.js';
 import { measureSealing } from './crypto.js';
 import { measureInbandDtmf } from './inband-dtmf.js';
 import { measureRecording } from './recording.js';
-import { measureRelay, type RelayFigures } from './relay.js';
+import { measureRelay, RECORDING_STAGES, type Capturing, type RelayFigures } from './relay.js';
 
 const steps = (process.env['BENCH_STEPS'] ?? '50,100,200,500').split(',').filter(Boolean).map(Number);
 const callSteps = (process.env['BENCH_CALL_STEPS'] ?? '50,100,200').split(',').filter(Boolean).map(Number);
@@ -24,6 +24,7 @@ const seconds = Number(process.env['BENCH_SECONDS'] ?? '10');
 
 const f1 = (n: number): string => (Number.isFinite(n) ? n.toFixed(1) : '-');
 const f2 = (n: number): string => (Number.isFinite(n) ? n.toFixed(2) : '-');
+const signed = (n: number): string => (n >= 0 ? `+${f2(n)}` : f2(n));
 const ratio = (a: number, b: number): string => (b > 0 ? `${(a / b).toFixed(2)}x` : '-');
 
 function row(kind: string, r: RelayFigures): string {
@@ -76,22 +77,34 @@ console.log('');
 const recordSteps = (process.env['BENCH_RECORD_STEPS'] ?? '100,250').split(',').filter(Boolean).map(Number);
 if (recordSteps.length > 0) {
   const repeats = Math.max(1, Number(process.env['BENCH_RECORD_REPEATS'] ?? '3'));
-  console.log('recording cost: the same relay load, relayed only vs recorded for real (capture, seal, spool, upload to an fs store),');
-  console.log(`in ${repeats} alternating pairs per step; "main" is the relaying thread's part, the rest is the file-system pool and GC helpers\n`);
-  console.log('calls  relay cpu ms/c/s (main)  recorded cpu ms/c/s (main)  ratio  relay loss%  recorded loss%');
+  console.log('recording cost: the same relay load through each stage of the recording path, each stage one step further:');
+  console.log('none (relayed only), capture (gate, 1 s lookback, in-band detection; audio counted), seal (and sealed in memory),');
+  console.log(`spool (and written to the spool), record (and uploaded to an fs store: the gateway). ${repeats} rounds per step, the stages`);
+  console.log('in a rotated order each round; every figure is CPU ms per call per second, as a ratio to that round\'s relayed-only run\n');
+  console.log(`calls  round  ${RECORDING_STAGES.map((s) => s.padStart(14)).join('')}  loss%`);
   for (const n of recordSteps) {
-    const ratios: number[] = [];
+    const cpu = new Map<Capturing, number[]>(RECORDING_STAGES.map((s) => [s, []]));
     for (let k = 0; k < repeats; k++) {
-      const relay = await measureRelay('recgw', n, seconds, 42000, 'none');
-      const recorded = await measureRelay('recgw', n, seconds, 42000, 'record');
-      ratios.push(recorded.cpuMsPerCallSecond / relay.cpuMsPerCallSecond);
-      const withMain = (r: RelayFigures): string => `${f2(r.cpuMsPerCallSecond)} (${f2(r.mainCpuMsPerCallSecond)})`;
-      console.log([String(n).padStart(5), withMain(relay).padStart(24), withMain(recorded).padStart(27), ratio(recorded.cpuMsPerCallSecond, relay.cpuMsPerCallSecond).padStart(6), f2(relay.lossPct).padStart(12), f2(recorded.lossPct).padStart(15)].join(' '));
+      // Rotating the order keeps a drift in the machine's load from landing on one stage every round.
+      const order = RECORDING_STAGES.map((_, i) => RECORDING_STAGES[(i + k) % RECORDING_STAGES.length] as Capturing);
+      const figures = new Map<Capturing, RelayFigures>();
+      for (const stage of order) figures.set(stage, await measureRelay('recgw', n, seconds, 42000, stage));
+      const relayed = figures.get('none')?.cpuMsPerCallSecond ?? NaN;
+      const cells = RECORDING_STAGES.map((stage) => {
+        const c = figures.get(stage)?.cpuMsPerCallSecond ?? NaN;
+        cpu.get(stage)?.push(c);
+        return `${f2(c)} ${ratio(c, relayed)}`.padStart(14);
+      });
+      const loss = Math.max(...[...figures.values()].map((f) => f.lossPct));
+      console.log([String(n).padStart(5), String(k + 1).padStart(6), ' ', cells.join(''), f2(loss).padStart(6)].join(''));
     }
-    ratios.sort((a, b) => a - b);
-    console.log(`${String(n).padStart(5)} calls: median ratio ${f2(ratios[Math.floor(ratios.length / 2)] ?? NaN)}x (range ${f2(ratios[0] ?? NaN)}x to ${f2(ratios.at(-1) ?? NaN)}x)`);
+    const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+    const base = median(cpu.get('none') ?? []);
+    const medians = RECORDING_STAGES.map((stage) => median(cpu.get(stage) ?? []));
+    console.log([String(n).padStart(5), ' median', medians.map((m) => `${f2(m)} ${ratio(m, base)}`.padStart(14)).join('')].join(''));
+    console.log([String(n).padStart(5), '  added', medians.map((m, i) => (i === 0 ? '' : signed(m - (medians[i - 1] ?? NaN))).padStart(14)).join('')].join(''));
+    console.log(`${String(n).padStart(5)} calls: recorded costs ${ratio(medians.at(-1) ?? NaN, base)} the relayed-only CPU (median of the rounds)\n`);
   }
-  console.log('');
 }
 
 if (callSteps.length > 0) {

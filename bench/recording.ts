@@ -10,14 +10,12 @@
  * - `spool`: sealed and written to the spool (one write per chunk);
  * - `upload`: and uploaded to an fs store while the call runs, as the gateway does.
  */
-import { RecordingSealer } from '../src/crypto/format.js';
 import { generateKeyPair, loadEncryptionKey } from '../src/crypto/keys.js';
-import { EncryptedSink } from '../src/recording/encrypted-writer.js';
 import type { SegmentSink } from '../src/recording/writer.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mainThreadCpuMs, recordingWriter } from './relay.js';
+import { mainThreadCpuMs, recordingWriter, sealingSink } from './relay.js';
 
 export type RecordingVariant = 'idle' | 'seal' | 'spool' | 'upload';
 
@@ -34,12 +32,6 @@ const TICK_MS = 20;
 const SLICES = 5;
 const FLUSH_BYTES = (8000 * TICK_MS * SLICES) / 1000;
 
-/** The sealing alone: the segment writer's own sink, its records dropped instead of spooled. */
-function sealingSink(kek: ReturnType<typeof loadEncryptionKey>, callId: string): SegmentSink {
-  const sealer = new RecordingSealer({ kind: 'audio', codec: 'PCMA', sampleRate: 8000, leg: 'caller', callId, segment: 1, startedAt: new Date().toISOString() }, kek);
-  return new EncryptedSink(sealer, { append: () => undefined, seal: () => Promise.resolve() });
-}
-
 async function run(variant: RecordingVariant, legs: number, seconds: number): Promise<RecordingFigures> {
   const keysDir = mkdtempSync(join(tmpdir(), 'recgw-bench-keys-'));
   const kek = loadEncryptionKey({ publicKey: generateKeyPair(keysDir).publicKeyFile });
@@ -47,7 +39,7 @@ async function run(variant: RecordingVariant, legs: number, seconds: number): Pr
   const sinks: SegmentSink[] = [];
   for (let i = 0; i < legs; i++) {
     const callId = `bench-${i >> 1}`;
-    sinks.push(recording ? recording.writer.open({ callId, leg: i % 2 === 0 ? 'caller' : 'agent', segment: 1, codec: 'PCMA', sampleRate: 8000, startedAt: new Date(), line: 'bench', direction: 'inbound' }) : sealingSink(kek, callId));
+    sinks.push(recording ? recording.writer.open({ callId, leg: i % 2 === 0 ? 'caller' : 'agent', segment: 1, codec: 'PCMA', sampleRate: 8000, startedAt: new Date(), line: 'bench', direction: 'inbound' }) : sealingSink(kek, { callId, leg: i % 2 === 0 ? 'caller' : 'agent' }));
   }
   const audio = Buffer.alloc(FLUSH_BYTES, 0xd5);
   const write = variant !== 'idle';

@@ -18,10 +18,11 @@ import { CaptureClock } from '../src/recording/clock.js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateKeyPair, loadEncryptionKey } from '../src/crypto/keys.js';
+import { generateKeyPair, loadEncryptionKey, type KeyEncryptionKey } from '../src/crypto/keys.js';
 import { silentLogger } from '../src/ops/log.js';
-import { EncryptedSegmentWriter } from '../src/recording/encrypted-writer.js';
-import type { SegmentWriter } from '../src/recording/writer.js';
+import { EncryptedSegmentWriter, EncryptedSink } from '../src/recording/encrypted-writer.js';
+import { RecordingSealer } from '../src/crypto/format.js';
+import type { SegmentInfo, SegmentSink, SegmentWriter } from '../src/recording/writer.js';
 import { FsStore } from '../src/storage/fs.js';
 import { Spool } from '../src/storage/spool.js';
 import { Uploader } from '../src/storage/uploader.js';
@@ -61,8 +62,47 @@ interface System {
 /** The gateway's default `recording.lookbackMs`. */
 const LOOKBACK_MS = 1000;
 
-/** What the recgw relay does with each leg's audio: nothing, capture it (counted), or record it for real. */
-export type Capturing = 'none' | 'capture' | 'record';
+/**
+ * What the recgw relay does with each leg's audio, each a stage further than
+ * the one before: nothing; `capture` (gate, lookback, in-band detection, the
+ * audio counted); `seal` (and sealed into the segment format in memory);
+ * `spool` (and written to the spool); `record` (and uploaded to an fs store,
+ * as the gateway does).
+ */
+export type Capturing = 'none' | 'capture' | 'seal' | 'spool' | 'record';
+export const RECORDING_STAGES: readonly Capturing[] = ['none', 'capture', 'seal', 'spool', 'record'];
+
+/** Where a stage's captured audio goes. */
+interface AudioSinks {
+  open(info: SegmentInfo): SegmentSink;
+  close(): Promise<void>;
+}
+
+/** The sealing alone: the segment writer's own sink, its records dropped instead of spooled. */
+export function sealingSink(kek: KeyEncryptionKey, info: Pick<SegmentInfo, 'callId' | 'leg'>): SegmentSink {
+  const sealer = new RecordingSealer({ kind: 'audio', codec: 'PCMA', sampleRate: 8000, leg: info.leg, callId: info.callId, segment: 1, startedAt: new Date().toISOString() }, kek);
+  return new EncryptedSink(sealer, { append: () => undefined, seal: () => Promise.resolve() });
+}
+
+async function audioSinks(capturing: Capturing): Promise<AudioSinks | undefined> {
+  switch (capturing) {
+    case 'none':
+      return undefined;
+    case 'capture':
+      return { open: () => new CountingSink(), close: () => Promise.resolve() };
+    case 'seal': {
+      const dir = mkdtempSync(join(tmpdir(), 'recgw-bench-seal-'));
+      const kek = loadEncryptionKey({ publicKey: generateKeyPair(dir).publicKeyFile });
+      rmSync(dir, { recursive: true, force: true });
+      return { open: (info) => sealingSink(kek, info), close: () => Promise.resolve() };
+    }
+    case 'spool':
+    case 'record': {
+      const recording = await recordingWriter(capturing === 'record');
+      return { open: (info) => recording.writer.open(info), close: recording.close };
+    }
+  }
+}
 
 /**
  * The real recording path into a temporary fs store: seal, spool, upload,
@@ -93,7 +133,7 @@ async function recgwSystem(calls: number, base: number, capturing: Capturing): P
   const clock = new CaptureClock();
   const legs: MediaLeg[] = [];
   const captures: LegCapture[] = [];
-  const recording = capturing === 'record' ? await recordingWriter() : undefined;
+  const sinks = await audioSinks(capturing);
   const t0 = performance.now();
   for (let i = 0; i < calls; i++) {
     const a = await MediaLeg.open(allocator, { name: 'caller', address: '127.0.0.1' });
@@ -104,10 +144,8 @@ async function recgwSystem(calls: number, base: number, capturing: Capturing): P
     const gate = new CaptureGate({ startedAt: new Date(), holdbackSamples: (200 + LOOKBACK_MS) * 8, redactDtmf: true, dtmfQuietMs: 3000 });
     for (const leg of [a, b]) {
       legs.push(leg);
-      if (capturing === 'none') continue;
-      const sink = recording
-        ? recording.writer.open({ callId: `bench-${i}`, leg: leg.name, segment: 1, codec: 'PCMA', sampleRate: 8000, startedAt: new Date(), line: 'bench', direction: 'inbound' })
-        : new CountingSink();
+      if (!sinks) continue;
+      const sink = sinks.open({ callId: `bench-${i}`, leg: leg.name, segment: 1, codec: 'PCMA', sampleRate: 8000, startedAt: new Date(), line: 'bench', direction: 'inbound' });
       const capture = new LegCapture({
         sink,
         codec: 'PCMA',
@@ -133,7 +171,7 @@ async function recgwSystem(calls: number, base: number, capturing: Capturing): P
       for (const c of captures) clock.remove(c);
       await Promise.all(captures.map((c) => c.stop(now)));
       for (const l of legs) l.close();
-      await recording?.close();
+      await sinks?.close();
     },
   };
 }
