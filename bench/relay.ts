@@ -160,7 +160,7 @@ async function recgwSystem(calls: number, base: number, capturing: Capturing): P
       });
       clock.add(capture);
       captures.push(capture);
-      leg.tap = (packet, view, arrivalMs) => capture.onPacket(packet, view.payloadOffset, view.payloadLength, view.payloadType, view.timestamp, view.ssrc, arrivalMs);
+      leg.tap = (packet, view, arrivalMs) => capture.queue(packet, view.payloadOffset, view.payloadLength, view.payloadType, view.timestamp, view.ssrc, arrivalMs);
     }
   }
   return {

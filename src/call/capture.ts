@@ -63,7 +63,7 @@ export function startLegCapture(call: Call, leg: MediaLeg, opts: LegCaptureOptio
   const tePt = opts.telephoneEventPayloadType;
   const dtmf = new DtmfReceiver();
   leg.tap = (packet, view, arrivalMs) => {
-    capture.onPacket(packet, view.payloadOffset, view.payloadLength, view.payloadType, view.timestamp, view.ssrc, arrivalMs);
+    capture.queue(packet, view.payloadOffset, view.payloadLength, view.payloadType, view.timestamp, view.ssrc, arrivalMs);
     if (view.payloadType === tePt) {
       const digit = dtmf.onPacket(view, packet);
       if (digit !== null) opts.onDigit(digit);

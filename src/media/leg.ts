@@ -45,8 +45,10 @@ export interface LegCounters {
 
 /**
  * Sees each accepted, well-formed RTP packet before it is relayed. `view` is
- * the leg's own, overwritten by the next packet, and `packet` is the buffer
- * being relayed: copy what must outlive the call, change neither.
+ * the leg's own, overwritten by the next packet: copy what must outlive the
+ * call. `packet` is the buffer being relayed, a fresh one per datagram that
+ * nothing changes, so a tap may keep it a while (capture does, until its next
+ * flush). Change neither.
  */
 export type RtpTap = (packet: Buffer, view: RtpView, arrivalMs: number) => void;
 

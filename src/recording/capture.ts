@@ -89,9 +89,16 @@ const REANCHOR_SAMPLES = 8000;
  * running call nothing is ever forced out early.
  */
 const RING_MARGIN_MS = 3000;
+/**
+ * Packets a leg queues between flushes before it places them at once: five
+ * at 20 ms a packet and 100 ms a flush, so this leaves room for 10 ms
+ * packets and a late tick, and bounds what a flood can hold.
+ */
+const QUEUE_PACKETS = 32;
+/** Numbers kept per queued packet: payload offset and length, timestamp, SSRC, arrival. */
+const QUEUED_FIELDS = 5;
 
 export class LegCapture implements Flushable {
-  readonly counters: Readonly<CaptureCounters>;
   private readonly count: CaptureCounters = {
     packets: 0,
     late: 0,
@@ -139,6 +146,10 @@ export class LegCapture implements Flushable {
   /** Where in the ring the span being written starts, for silenceSpan. */
   private spanRingAt = 0;
   private spanPos = 0;
+  /** Audio packets handed to queue() and not placed yet, in arrival order, with their numbers. */
+  private readonly queued: (Buffer | undefined)[] = new Array<Buffer | undefined>(QUEUE_PACKETS).fill(undefined);
+  private readonly queuedFields = new Float64Array(QUEUE_PACKETS * QUEUED_FIELDS);
+  private queueLength = 0;
   /** Actions due when writing reaches a position (a segment split at a transfer), in order. */
   private readonly marks: { pos: number; action: () => void }[] = [];
   /** Bound once: the gate calls it for each window inside a written span, so no closure per flush. */
@@ -176,10 +187,53 @@ export class LegCapture implements Flushable {
     this.size = Math.ceil((opts.jitterMs + this.lookbackMs + RING_MARGIN_MS) * SAMPLES_PER_MS);
     this.ring = Buffer.alloc(this.size, this.silence);
     this.filled = new BitFlags(this.size);
-    this.counters = this.count;
   }
 
-  /** Called from the RTP tap for each accepted packet; copies the payload into the ring, allocates nothing. */
+  /**
+   * Called from the RTP tap for each accepted packet: an audio packet is kept
+   * (by reference; the relay changes no packet) and placed at the next flush,
+   * so the relay's path does a few stores per packet and the placing runs in
+   * one batch per leg. Placing later gives the same result as placing now:
+   * nothing that decides where a packet lands moves between two flushes, and
+   * everything that reads what was placed (flush, stop, placedUpTo,
+   * counters) places the queue first. Any other payload (a telephone event, comfort noise),
+   * and a packet that finds the queue full, is handled at once, after the
+   * queue, so the gate hears of a tone without waiting for the flush.
+   */
+  queue(packet: Buffer, payloadOffset: number, payloadLength: number, payloadType: number, timestamp: number, ssrc: number, arrivalMs: number): void {
+    if (this.stopped) return;
+    const i = this.queueLength;
+    if (payloadType !== this.payloadType || i === QUEUE_PACKETS) {
+      this.placeQueued();
+      this.onPacket(packet, payloadOffset, payloadLength, payloadType, timestamp, ssrc, arrivalMs);
+      return;
+    }
+    this.queued[i] = packet;
+    const f = this.queuedFields;
+    const o = i * QUEUED_FIELDS;
+    f[o] = payloadOffset;
+    f[o + 1] = payloadLength;
+    f[o + 2] = timestamp;
+    f[o + 3] = ssrc;
+    f[o + 4] = arrivalMs;
+    this.queueLength = i + 1;
+  }
+
+  /** Places the queued packets, oldest first, and lets go of them. */
+  private placeQueued(): void {
+    const n = this.queueLength;
+    if (n === 0) return;
+    this.queueLength = 0;
+    const f = this.queuedFields;
+    for (let i = 0; i < n; i++) {
+      const packet = this.queued[i] as Buffer;
+      this.queued[i] = undefined;
+      const o = i * QUEUED_FIELDS;
+      this.onPacket(packet, f[o] as number, f[o + 1] as number, this.payloadType, f[o + 2] as number, f[o + 3] as number, f[o + 4] as number);
+    }
+  }
+
+  /** Places one packet now: copies the payload into the ring, allocates nothing. */
   onPacket(packet: Buffer, payloadOffset: number, payloadLength: number, payloadType: number, timestamp: number, ssrc: number, arrivalMs: number): void {
     if (this.stopped) return;
     const c = this.count;
@@ -240,6 +294,7 @@ export class LegCapture implements Flushable {
    */
   flush(nowMs: number = this.clock.now()): void {
     if (this.stopped) return;
+    this.placeQueued();
     const settled = Math.floor((nowMs - this.t0 - this.jitterMs) * SAMPLES_PER_MS);
     this.detectUpTo(settled);
     this.writeUpTo(Math.floor((nowMs - this.t0 - this.jitterMs - this.lookbackMs) * SAMPLES_PER_MS));
@@ -259,8 +314,15 @@ export class LegCapture implements Flushable {
     this.marks.sort((a, b) => a.pos - b.pos);
   }
 
+  /** What this capture has seen and done, queued packets included. */
+  get counters(): Readonly<CaptureCounters> {
+    this.placeQueued();
+    return this.count;
+  }
+
   /** One past the furthest sample a packet has filled so far (0 before the first). */
   get placedUpTo(): number {
+    this.placeQueued();
     return this.end;
   }
 
@@ -277,6 +339,7 @@ export class LegCapture implements Flushable {
    */
   stop(nowMs: number = this.clock.now(), endPos?: number): Promise<void> {
     if (this.closing) return this.closing;
+    this.placeQueued();
     this.stopped = true;
     const target = endPos ?? Math.max(Math.floor((nowMs - this.t0) * SAMPLES_PER_MS), this.end);
     this.closing = (async () => {

@@ -5,6 +5,7 @@ import { linearToAlaw } from '../../src/media/g711.js';
 import { LegCapture, type CaptureOptions, type ToneEvents } from '../../src/recording/capture.js';
 import { CaptureGate } from '../../src/recording/gate.js';
 import { MemorySegmentWriter, type MemorySegment } from '../../src/recording/memory-writer.js';
+import { prng } from '../helpers/prng.js';
 import type { SegmentSink } from '../../src/recording/writer.js';
 
 const PT = 8; // PCMA
@@ -389,4 +390,74 @@ test('in-band tones that arrive after the detector has passed their place are dr
   const unheard = await run(false);
   assert.equal(unheard.late, 0);
   assert.deepEqual(unheard.audio.subarray(20 * 160, 30 * 160), Buffer.concat([...late].map(keyFive)));
+});
+
+test('queued packets, placed at the next flush, give exactly what placing each at once gives: audio, counters, windows', async () => {
+  for (const seed of [1, 2, 3]) {
+    const rnd = prng(seed);
+    // One script of arrivals and flushes, played into two captures: one places each packet at once, one queues.
+    type Step = { kind: 'packet'; n: number; ts: number; at: number; ssrc: number; pt: number; body: Buffer } | { kind: 'flush'; at: number };
+    const script: Step[] = [];
+    let ssrc = SSRC;
+    let tsBase = 0;
+    let at = 0;
+    for (let n = 0; n < 600; n++) {
+      if (rnd() < 0.005) ssrc = (ssrc + 1) >>> 0;
+      if (rnd() < 0.005) tsBase += 50_000; // a timestamp jump
+      at += rnd() < 0.02 ? 300 : 20; // now and then a stall
+      const packet = { kind: 'packet' as const, n, ts: tsBase + n * 160, ssrc, pt: PT, body: payload(n) };
+      const r = rnd();
+      if (r < 0.05) continue; // lost
+      // Late by up to 400 ms (past the jitter now and then), or duplicated.
+      script.push({ ...packet, at: r < 0.15 ? at + Math.floor(rnd() * 400) : at });
+      if (r > 0.97) script.push({ ...packet, at: at + 5 });
+      if (r > 0.4 && r < 0.42) {
+        const duration = 320;
+        script.push({ kind: 'packet', n, ts: tsBase + n * 160, ssrc, pt: 101, at: at + 1, body: Buffer.from([5, 0x0a, duration >> 8, duration & 0xff]) });
+      }
+      // Ticks now and then late, and once none for a second: more than the queue holds piles up.
+      if (n % 5 === 4 && (n < 300 || n >= 350) && rnd() > 0.03) script.push({ kind: 'flush', at });
+    }
+    script.sort((a, b) => a.at - b.at);
+    const play = async (queued: boolean): Promise<{ audio: Buffer; counters: object[]; windows: object[] }> => {
+      const gate = new CaptureGate({ startedAt: new Date(0), holdbackSamples: 1200 * 8, redactDtmf: true, dtmfQuietMs: 500 });
+      const r = rig({ gate, lookbackMs: 1000, leg: 'caller', telephoneEventPayloadType: 101, toneDetector: (events) => new InbandDtmfDetector('PCMA', events) });
+      const counters: object[] = [];
+      for (const step of script) {
+        if (step.kind === 'flush') {
+          r.capture.flush(T0 + step.at);
+          counters.push({ ...r.capture.counters });
+          continue;
+        }
+        const packet = rtp(step.body);
+        const args = [packet, 12, step.body.length, step.pt, step.ts >>> 0, step.ssrc, T0 + step.at] as const;
+        if (queued) r.capture.queue(...args);
+        else r.capture.onPacket(...args);
+      }
+      await r.capture.stop(T0 + at + 2000);
+      counters.push({ ...r.capture.counters });
+      return { audio: r.segment.audio(), counters, windows: gate.pausedWindows() };
+    };
+    const now = await play(false);
+    const later = await play(true);
+    assert.ok(now.counters.some((c) => (c as { late: number }).late > 0), `seed ${seed}: the script makes some packets late`);
+    assert.ok(now.windows.length > 0, `seed ${seed}: the script has tone windows`);
+    assert.deepEqual(later.counters, now.counters, `seed ${seed}: counters after each flush`);
+    assert.deepEqual(later.windows, now.windows, `seed ${seed}: windows`);
+    assert.ok(later.audio.equals(now.audio), `seed ${seed}: audio`);
+  }
+});
+
+test('a queued packet is placed by stop(), and placedUpTo and the counters see it before any flush', async () => {
+  const { capture, segment } = rig();
+  const body = payload(0);
+  capture.queue(rtp(body), 12, 160, PT, 0, SSRC, T0);
+  assert.equal(capture.counters.packets, 1);
+  capture.queue(rtp(payload(1)), 12, 160, PT, 160, SSRC, T0 + 20);
+  assert.equal(capture.placedUpTo, 320);
+  capture.queue(rtp(payload(2)), 12, 160, PT, 320, SSRC, T0 + 40);
+  await capture.stop(T0 + 60);
+  assert.deepEqual(segment.audio().subarray(0, 480), Buffer.concat([body, payload(1), payload(2)]));
+  capture.queue(rtp(payload(3)), 12, 160, PT, 480, SSRC, T0 + 60);
+  assert.equal(capture.counters.packets, 3, 'nothing is queued after stop');
 });
