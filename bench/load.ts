@@ -25,6 +25,7 @@ const seconds = Number(process.env['BENCH_SECONDS'] ?? '10');
 const f1 = (n: number): string => (Number.isFinite(n) ? n.toFixed(1) : '-');
 const f2 = (n: number): string => (Number.isFinite(n) ? n.toFixed(2) : '-');
 const signed = (n: number): string => (n >= 0 ? `+${f2(n)}` : f2(n));
+const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 const ratio = (a: number, b: number): string => (b > 0 ? `${(a / b).toFixed(2)}x` : '-');
 
 function row(kind: string, r: RelayFigures): string {
@@ -98,7 +99,6 @@ if (recordSteps.length > 0) {
       const loss = Math.max(...[...figures.values()].map((f) => f.lossPct));
       console.log([String(n).padStart(5), String(k + 1).padStart(6), ' ', cells.join(''), f2(loss).padStart(6)].join(''));
     }
-    const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
     const base = median(cpu.get('none') ?? []);
     const medians = RECORDING_STAGES.map((stage) => median(cpu.get(stage) ?? []));
     console.log([String(n).padStart(5), ' median', medians.map((m) => `${f2(m)} ${ratio(m, base)}`.padStart(14)).join('')].join(''));

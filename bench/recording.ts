@@ -10,12 +10,8 @@
  * - `spool`: sealed and written to the spool (one write per chunk);
  * - `upload`: and uploaded to an fs store while the call runs, as the gateway does.
  */
-import { generateKeyPair, loadEncryptionKey } from '../src/crypto/keys.js';
 import type { SegmentSink } from '../src/recording/writer.js';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { mainThreadCpuMs, recordingWriter, sealingSink } from './relay.js';
+import { audioSinks, mainThreadCpuMs, type Capturing } from './relay.js';
 
 export type RecordingVariant = 'idle' | 'seal' | 'spool' | 'upload';
 
@@ -32,14 +28,15 @@ const TICK_MS = 20;
 const SLICES = 5;
 const FLUSH_BYTES = (8000 * TICK_MS * SLICES) / 1000;
 
+/** The segment writer's sinks each row writes to (the idle row opens them and writes nothing). */
+const STAGE: Readonly<Record<RecordingVariant, Capturing>> = { idle: 'seal', seal: 'seal', spool: 'spool', upload: 'record' };
+
 async function run(variant: RecordingVariant, legs: number, seconds: number): Promise<RecordingFigures> {
-  const keysDir = mkdtempSync(join(tmpdir(), 'recgw-bench-keys-'));
-  const kek = loadEncryptionKey({ publicKey: generateKeyPair(keysDir).publicKeyFile });
-  const recording = variant === 'spool' || variant === 'upload' ? await recordingWriter(variant === 'upload') : undefined;
+  const stage = await audioSinks(STAGE[variant]);
+  if (!stage) throw new Error(`no sinks for ${variant}`);
   const sinks: SegmentSink[] = [];
   for (let i = 0; i < legs; i++) {
-    const callId = `bench-${i >> 1}`;
-    sinks.push(recording ? recording.writer.open({ callId, leg: i % 2 === 0 ? 'caller' : 'agent', segment: 1, codec: 'PCMA', sampleRate: 8000, startedAt: new Date(), line: 'bench', direction: 'inbound' }) : sealingSink(kek, { callId, leg: i % 2 === 0 ? 'caller' : 'agent' }));
+    sinks.push(stage.open({ callId: `bench-${i >> 1}`, leg: i % 2 === 0 ? 'caller' : 'agent', segment: 1, codec: 'PCMA', sampleRate: 8000, startedAt: new Date(), line: 'bench', direction: 'inbound' }));
   }
   const audio = Buffer.alloc(FLUSH_BYTES, 0xd5);
   const write = variant !== 'idle';
@@ -62,8 +59,7 @@ async function run(variant: RecordingVariant, legs: number, seconds: number): Pr
   const mainMs = mainThreadCpuMs() - mainBefore;
   const legSeconds = legs * ((performance.now() - wallBefore) / 1000);
   await Promise.all(sinks.map((s) => s.close()));
-  await recording?.close();
-  rmSync(keysDir, { recursive: true, force: true });
+  await stage.close();
   return { variant, usPerLegSecond: (cpu.user + cpu.system) / legSeconds, mainUsPerLegSecond: (mainMs * 1000) / legSeconds };
 }
 

@@ -73,18 +73,19 @@ export type Capturing = 'none' | 'capture' | 'seal' | 'spool' | 'record';
 export const RECORDING_STAGES: readonly Capturing[] = ['none', 'capture', 'seal', 'spool', 'record'];
 
 /** Where a stage's captured audio goes. */
-interface AudioSinks {
+export interface AudioSinks {
   open(info: SegmentInfo): SegmentSink;
   close(): Promise<void>;
 }
 
 /** The sealing alone: the segment writer's own sink, its records dropped instead of spooled. */
-export function sealingSink(kek: KeyEncryptionKey, info: Pick<SegmentInfo, 'callId' | 'leg'>): SegmentSink {
+function sealingSink(kek: KeyEncryptionKey, info: Pick<SegmentInfo, 'callId' | 'leg'>): SegmentSink {
   const sealer = new RecordingSealer({ kind: 'audio', codec: 'PCMA', sampleRate: 8000, leg: info.leg, callId: info.callId, segment: 1, startedAt: new Date().toISOString() }, kek);
   return new EncryptedSink(sealer, { append: () => undefined, seal: () => Promise.resolve() });
 }
 
-async function audioSinks(capturing: Capturing): Promise<AudioSinks | undefined> {
+/** The sinks of a stage: none for `none`, each a stage further than the one before. */
+export async function audioSinks(capturing: Capturing): Promise<AudioSinks | undefined> {
   switch (capturing) {
     case 'none':
       return undefined;
@@ -109,7 +110,7 @@ async function audioSinks(capturing: Capturing): Promise<AudioSinks | undefined>
  * verify. Without `upload`, segments are sealed and spooled and nothing more
  * (the spool's part alone), and close() throws the spool away.
  */
-export async function recordingWriter(upload = true): Promise<{ writer: SegmentWriter; close: () => Promise<void> }> {
+async function recordingWriter(upload = true): Promise<{ writer: SegmentWriter; close: () => Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'recgw-bench-rec-'));
   const keys = generateKeyPair(join(dir, 'keys'));
   const spool = new Spool({ dir: join(dir, 'spool'), maxBytes: 1 << 30 });

@@ -195,10 +195,10 @@ export class LegCapture implements Flushable {
    * so the relay's path does a few stores per packet and the placing runs in
    * one batch per leg. Placing later gives the same result as placing now:
    * nothing that decides where a packet lands moves between two flushes, and
-   * everything that reads what was placed (flush, stop, placedUpTo,
-   * counters) places the queue first. Any other payload (a telephone event, comfort noise),
-   * and a packet that finds the queue full, is handled at once, after the
-   * queue, so the gate hears of a tone without waiting for the flush.
+   * everything that reads what was placed (flush, stop, placedUpTo, counters)
+   * places the queue first. Any other payload (a telephone event, comfort
+   * noise), and a packet that finds the queue full, is handled at once, after
+   * the queue, so the gate hears of a tone without waiting for the flush.
    */
   queue(packet: Buffer, payloadOffset: number, payloadLength: number, payloadType: number, timestamp: number, ssrc: number, arrivalMs: number): void {
     if (this.stopped) return;
@@ -261,9 +261,9 @@ export class LegCapture implements Flushable {
         c.late++;
         return;
       }
-      // The newest audio of the stream, yet behind the flush: the sender's
-      // clock runs slower than ours (or the network stalled longer than the
-      // hold-back). Slip the stream forward instead of losing the rest of the call.
+      // The newest audio of the stream, yet behind what may still be filled:
+      // the sender's clock runs slower than ours (or the network stalled longer
+      // than the hold-back). Slip the stream forward instead of losing the rest of the call.
       this.anchorPos += floor - pos;
       pos = floor;
       c.reanchors++;
