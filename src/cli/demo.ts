@@ -58,6 +58,9 @@ export async function runDemo(): Promise<number> {
     const summary = await ended;
     await running.pipeline?.uploader.drain(15_000);
     printSummary(summary, c.code === 0 && a.code === 0);
+    for (const [name, r] of [['caller', c], ['agent queue', a]] as const) {
+      if (r.code !== 0) process.stdout.write(`SIPp as the ${name} exited ${String(r.code)}: ${r.errors.trim() || r.screen.slice(-1500)}\n`);
+    }
     await printRecordings(summary.callId, config, base, configFile);
     return c.code === 0 && a.code === 0 && summary.reason === 'caller-bye' ? 0 : 1;
   } finally {

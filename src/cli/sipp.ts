@@ -40,8 +40,10 @@ export interface SippOptions {
 export interface SippResult {
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;
-  /** The tail of SIPp's output and its error log, for a failing test's message. */
-  readonly output: string;
+  /** The tail of SIPp's screen (its message table and counters), for a failing test's message. */
+  readonly screen: string;
+  /** SIPp's error log: why a call failed (an unexpected message, a timeout), when one did. */
+  readonly errors: string;
   /** SIP messages exchanged, when traceMessages was set. */
   readonly messages: string;
 }
@@ -90,7 +92,7 @@ export class Sipp {
     this.child.stderr.on('data', keep);
     this.done = new Promise((resolveDone) => {
       this.child.once('close', (code, signal) => {
-        const result: SippResult = { code, signal, output: `${tail}\n${this.read('errors.log')}`, messages: this.read('messages.log') };
+        const result: SippResult = { code, signal, screen: tail, errors: this.read('errors.log'), messages: this.read('messages.log') };
         rmSync(this.dir, { recursive: true, force: true });
         resolveDone(result);
       });

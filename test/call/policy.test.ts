@@ -187,7 +187,7 @@ test('outbound: a nominated extension is recorded as outbound with itself as ope
   });
   t.after(() => stranger.kill());
   const refused = await stranger.done;
-  assertSippOk('stranger', refused);
+  assertSippOk('stranger', refused, gw.logTail);
   assert.ok(tracedMessages(refused.messages, /^SIP\/2\.0 403/).length > 0, 'neither trunk nor PBX: 403');
   assert.equal(gw.running.gateway.stats.rejectedNotTrunk, 1);
   assert.equal(gw.running.gateway.stats.callsStarted, 3);

@@ -35,7 +35,7 @@ for (const policy of ['reject', 'continue'] as const) {
       const caller = new Sipp({ scenario: 'caller-refused.xml', localPort: await freePort(), mediaPort: sippMediaPort(), remote: `127.0.0.1:${gw.sipPort}`, service: '1000', traceMessages: true });
       t.after(() => caller.kill());
       const c = await caller.done;
-      assertSippOk('caller', c);
+      assertSippOk('caller', c, gw.logTail);
       assert.equal(tracedMessages(c.messages, /^SIP\/2\.0 503/).length > 0, true, 'refused with 503');
       assert.equal(gw.running.gateway.stats.callsStarted, 0);
     } else {

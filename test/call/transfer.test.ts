@@ -78,7 +78,7 @@ async function run(
   }
   const finished = await started.finished;
   const target = opts.target ? await opts.target.done : undefined;
-  if (target) assertSippOk('transfer target', target);
+  if (target) assertSippOk('transfer target', target, gw.logTail);
   const final = gw.writer.manifests.find((m) => m.callId === finished.summary.callId && m.stage === 'final');
   assert.ok(final, 'a final manifest');
   return { ...finished, call, ...(target ? { target } : {}), final };
@@ -389,7 +389,7 @@ test('an INVITE with Replaces from the agent side naming our agent dialog takes 
   t.after(() => newAgent.kill());
   await eventually('the new agent sends RTP', () => call.agentLeg?.latchedTo?.address === TARGET_IP, 15_000);
   const { agent, summary } = await started.finished;
-  assertSippOk('new agent', await newAgent.done);
+  assertSippOk('new agent', await newAgent.done, gw.logTail);
   assert.equal(summary.reason, 'caller-bye');
   assert.equal(tracedMessages(agent.messages, /^BYE /).length, 1, 'the replaced agent got BYE');
   const final = gw.writer.manifests.find((m) => m.callId === summary.callId && m.stage === 'final');

@@ -33,8 +33,20 @@ export function pcapAudio(file = G711A_PCAP): { packets: Buffer[]; audio: Buffer
   return { packets, audio: Buffer.concat(packets) };
 }
 
-export function assertSippOk(name: string, r: SippResult): void {
-  assert.equal(r.code, 0, `SIPp ${name} exited ${String(r.code)}:\n${r.output.slice(-2500)}`);
+/**
+ * Fails with why SIPp failed first (its error log), then what the gateway
+ * logged (`gatewayLog`), then SIPp's screen: a CI report may show only the
+ * start of the message.
+ */
+export function assertSippOk(name: string, r: SippResult, gatewayLog?: () => string): void {
+  if (r.code === 0) return;
+  const parts = [
+    `SIPp ${name} exited ${String(r.code)}${r.signal ? ` (${r.signal})` : ''}`,
+    `its error log: ${r.errors.trim().slice(-1500) || '(empty)'}`,
+    ...(gatewayLog ? [`the gateway's last log lines:\n${gatewayLog()}`] : []),
+    `its screen:\n${r.screen.slice(-2000)}`,
+  ];
+  assert.fail(parts.join('\n'));
 }
 
 /**
@@ -104,7 +116,7 @@ type PeerOptions = Partial<SippOptions> & { readonly scenario: string };
  */
 export async function startCall(
   t: TestContext,
-  gw: { readonly running: RunningGateway; readonly sipPort: number; readonly agentPort: number },
+  gw: { readonly running: RunningGateway; readonly sipPort: number; readonly agentPort: number; readonly logTail?: () => string },
   opts: { readonly agent: PeerOptions; readonly caller: PeerOptions; readonly transport?: 'udp' | 'tcp' },
 ): Promise<StartedCall> {
   const gateway = gw.running.gateway;
@@ -116,8 +128,8 @@ export async function startCall(
   t.after(() => (caller.kill(), agent.kill()));
   const finished = (async (): Promise<CallRun> => {
     const [c, a] = await Promise.all([caller.done, agent.done]);
-    assertSippOk('caller', c);
-    assertSippOk('agent', a);
+    assertSippOk('caller', c, gw.logTail);
+    assertSippOk('agent', a, gw.logTail);
     return { caller: c, agent: a, summary: await ended };
   })();
   return { call, finished };

@@ -5,12 +5,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { parseConfig } from '../../src/config/load.js';
 import type { GatewayConfig } from '../../src/config/types.js';
 import { freePort } from '../../src/cli/free-port.js';
 import { startGateway, type RunningGateway } from '../../src/main.js';
 import { generateKeyPair } from '../../src/crypto/keys.js';
-import { createLogger, silentLogger } from '../../src/ops/log.js';
+import { createLogger } from '../../src/ops/log.js';
 import { MemorySegmentWriter } from '../../src/recording/memory-writer.js';
 import { writeToneWav } from './wav.js';
 
@@ -27,7 +28,31 @@ export interface TestGateway {
   readonly agentPort: number;
   readonly announcementFile: string;
   readonly auditFile: string;
+  /** The gateway's last log lines (info and above), for a failing test's message. */
+  readonly logTail: () => string;
   stop(): Promise<void>;
+}
+
+/** Keeps the last `lines` lines written to it. */
+class LogTail extends Writable {
+  private readonly kept: string[] = [];
+
+  constructor(private readonly lines: number) {
+    super();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: () => void): void {
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (line === '') continue;
+      this.kept.push(line);
+      if (this.kept.length > this.lines) this.kept.shift();
+    }
+    done();
+  }
+
+  text(): string {
+    return this.kept.join('\n');
+  }
 }
 
 let nextRange = 40000 + 200 * Math.floor(Math.random() * 40);
@@ -91,7 +116,10 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
     },
     'test',
   );
-  const log = process.env['RECGW_TEST_LOG'] ? createLogger({ level: process.env['RECGW_TEST_LOG'], destination: process.stderr }) : silentLogger();
+  // RECGW_TEST_LOG=debug shows every gateway's log as the tests run; otherwise
+  // the last lines are kept for the message of a call test that fails.
+  const tail = new LogTail(60);
+  const log = createLogger(process.env['RECGW_TEST_LOG'] ? { level: process.env['RECGW_TEST_LOG'], destination: process.stderr } : { level: 'info', destination: tail });
   const writer = new MemorySegmentWriter();
   const running = await startGateway(config, { log, ...(opts.pipeline ? {} : { writer }), ...(opts.now ? { now: opts.now } : {}) });
   return {
@@ -105,6 +133,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
     storeDir,
     spoolDir,
     privateKeyFile: keys.privateKeyFile,
+    logTail: () => tail.text(),
     stop: async () => {
       await running.stop();
       rmSync(dir, { recursive: true, force: true });
