@@ -1,7 +1,8 @@
 /**
  * One block of in-band DTMF detection: which key, if any, 102 samples of
- * audio hold. Eight Goertzel filters in one pass, then the checks of ITU-T
- * Q.23/Q.24 practice; the stream around it (positions, gaps, tones that span
+ * audio hold. Four Goertzel filters (the rows) in one pass, four more (the
+ * columns) only when the row tone is strong enough for a digit, then the
+ * checks of ITU-T Q.23/Q.24 practice; the stream around it (positions, gaps, tones that span
  * blocks) is inband-dtmf.ts.
  */
 
@@ -86,6 +87,12 @@ export class DtmfBlockClassifier {
   private readonly minEnergy: number;
   private readonly normalTwist: number;
   private readonly reverseTwist: number;
+  /**
+   * 1 + reverseTwist, a hair over: the most the pair can be, as a multiple of
+   * its row tone, once the twist check has passed. The hair covers rounding,
+   * so no block the full checks would pass is skipped by it.
+   */
+  private readonly pairBound: number;
   /** Filter outputs of the last block: rows 0-3, columns 4-7. */
   private readonly power = new Float64Array(8);
 
@@ -104,6 +111,7 @@ export class DtmfBlockClassifier {
     this.minEnergy = this.minPower / N;
     this.normalTwist = 10 ** (normalTwistDb / 10);
     this.reverseTwist = 10 ** (reverseTwistDb / 10);
+    this.pairBound = (1 + this.reverseTwist) * (1 + 1e-9);
   }
 
   /** False when a block of this energy cannot hold a digit, so it need not be decoded or filtered. */
@@ -120,18 +128,18 @@ export class DtmfBlockClassifier {
   classify(bytes: Uint8Array, at: number, energy: number): number {
     if (!this.mayHoldDigit(energy)) return -1;
     const p = this.power;
-    // The eight filters in one pass: the block stays in registers and cache.
+    const table = this.table;
+    // The row filters first, in one pass (the block stays in registers and
+    // cache). The column tone is at most reverseTwist above the row tone, so
+    // a block whose strongest row cannot make the pair's share of the energy
+    // even with the strongest column allowed holds no digit; the column
+    // filters are skipped. In speech that is 19 blocks in 20 of those loud
+    // enough to be filtered at all.
     const c0 = FUNDAMENTAL[0] as number;
     const c1 = FUNDAMENTAL[1] as number;
     const c2 = FUNDAMENTAL[2] as number;
     const c3 = FUNDAMENTAL[3] as number;
-    const c4 = FUNDAMENTAL[4] as number;
-    const c5 = FUNDAMENTAL[5] as number;
-    const c6 = FUNDAMENTAL[6] as number;
-    const c7 = FUNDAMENTAL[7] as number;
     let a0 = 0, b0 = 0, a1 = 0, b1 = 0, a2 = 0, b2 = 0, a3 = 0, b3 = 0;
-    let a4 = 0, b4 = 0, a5 = 0, b5 = 0, a6 = 0, b6 = 0, a7 = 0, b7 = 0;
-    const table = this.table;
     for (let n = 0; n < N; n++) {
       const v = table[bytes[at + n] as number] as number;
       let s = v + c0 * a0 - b0;
@@ -146,7 +154,24 @@ export class DtmfBlockClassifier {
       s = v + c3 * a3 - b3;
       b3 = a3;
       a3 = s;
-      s = v + c4 * a4 - b4;
+    }
+    p[0] = a0 * a0 + b0 * b0 - c0 * a0 * b0;
+    p[1] = a1 * a1 + b1 * b1 - c1 * a1 * b1;
+    p[2] = a2 * a2 + b2 * b2 - c2 * a2 * b2;
+    p[3] = a3 * a3 + b3 * b3 - c3 * a3 * b3;
+    const row = strongest(p, 0);
+    const rowPower = p[row] as number;
+    const share = TONE_SHARE * (N / 2) * energy;
+    if (rowPower < this.minPower || rowPower * this.pairBound < share) return -1;
+
+    const c4 = FUNDAMENTAL[4] as number;
+    const c5 = FUNDAMENTAL[5] as number;
+    const c6 = FUNDAMENTAL[6] as number;
+    const c7 = FUNDAMENTAL[7] as number;
+    let a4 = 0, b4 = 0, a5 = 0, b5 = 0, a6 = 0, b6 = 0, a7 = 0, b7 = 0;
+    for (let n = 0; n < N; n++) {
+      const v = table[bytes[at + n] as number] as number;
+      let s = v + c4 * a4 - b4;
       b4 = a4;
       a4 = s;
       s = v + c5 * a5 - b5;
@@ -159,26 +184,20 @@ export class DtmfBlockClassifier {
       b7 = a7;
       a7 = s;
     }
-    p[0] = a0 * a0 + b0 * b0 - c0 * a0 * b0;
-    p[1] = a1 * a1 + b1 * b1 - c1 * a1 * b1;
-    p[2] = a2 * a2 + b2 * b2 - c2 * a2 * b2;
-    p[3] = a3 * a3 + b3 * b3 - c3 * a3 * b3;
     p[4] = a4 * a4 + b4 * b4 - c4 * a4 * b4;
     p[5] = a5 * a5 + b5 * b5 - c5 * a5 * b5;
     p[6] = a6 * a6 + b6 * b6 - c6 * a6 * b6;
     p[7] = a7 * a7 + b7 * b7 - c7 * a7 * b7;
 
-    const row = strongest(p, 0);
     const col = strongest(p, 4);
-    const rowPower = p[row] as number;
     const colPower = p[col] as number;
-    if (rowPower < this.minPower || colPower < this.minPower) return -1;
+    if (colPower < this.minPower) return -1;
     if (colPower * this.normalTwist < rowPower || rowPower * this.reverseTwist < colPower) return -1;
     for (let i = 0; i < 4; i++) {
       if (i !== row && (p[i] as number) * RELATIVE_PEAK > rowPower) return -1;
       if (i + 4 !== col && (p[i + 4] as number) * RELATIVE_PEAK > colPower) return -1;
     }
-    if (rowPower + colPower < TONE_SHARE * (N / 2) * energy) return -1;
+    if (rowPower + colPower < share) return -1;
     // Rarely reached (a block that looks like a digit), so these last passes over it cost nothing overall.
     if (goertzel(bytes, at, table, HARMONIC[col] as number) > COL_HARMONIC * colPower) return -1;
     const key = row * 4 + (col - 4);

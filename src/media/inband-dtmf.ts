@@ -6,8 +6,8 @@
  *
  * The detector speaks in sample positions, never in wall time, and runs over
  * every sample of every recorded leg: one table lookup per byte for the
- * block's energy, eight Goertzel filters per sample of the blocks that can
- * matter (see endBlock), which read the bytes through a table of their
+ * block's energy, four to eight Goertzel filters per sample of the blocks that
+ * can matter (see endBlock), which read the bytes through a table of their
  * linear values; no allocation after construction, no logging.
  *
  * Detection follows ITU-T Q.23/Q.24 practice, per block of 102 samples

@@ -161,6 +161,9 @@ test('twist within the limits is found, beyond them refused', () => {
     // Reverse twist: the column tone stronger; the limit is 4 dB.
     const reverse = keypadSequence({ row: -12, col: -9.5 });
     assertMatches(detect(encode(reverse.pcm, law), law), reverse.truth, `${law} reverse twist 2.5 dB`);
+    // Near the limit the row tone holds under a third of the pair: the column filters, skipped when the row is too weak for any digit, must still run.
+    const nearLimit = keypadSequence({ row: -12, col: -9 });
+    assertMatches(detect(encode(nearLimit.pcm, law), law), nearLimit.truth, `${law} reverse twist 3 dB`);
     assert.deepEqual(detect(encode(keypadSequence({ row: -14, col: -7 }).pcm, law), law), [], `${law} reverse twist 7 dB`);
   }
   // The limits are options.
@@ -168,6 +171,8 @@ test('twist within the limits is found, beyond them refused', () => {
   assert.deepEqual(detect(encode(normal.pcm, 'PCMU'), 'PCMU', [], { normalTwistDb: 3 }), [], 'normal twist 6 dB with a 3 dB limit');
   const reverse = keypadSequence({ row: -12, col: -9.5 });
   assert.deepEqual(detect(encode(reverse.pcm, 'PCMU'), 'PCMU', [], { reverseTwistDb: 1 }), [], 'reverse twist 2.5 dB with a 1 dB limit');
+  const wide = keypadSequence({ row: -14, col: -7 });
+  assertMatches(detect(encode(wide.pcm, 'PCMU'), 'PCMU', [], { reverseTwistDb: 10 }), wide.truth, 'reverse twist 7 dB with a 10 dB limit');
 });
 
 test('frequencies 1.5 % off nominal are still found', () => {
