@@ -68,7 +68,7 @@ console.log('variant  us/leg-s  (main)  over idle');
 for (const f of recordingFigures) console.log([f.variant.padEnd(7), f1(f.usPerLegSecond).padStart(9), f1(f.mainUsPerLegSecond).padStart(7), (f.variant === 'idle' ? '' : f1(f.usPerLegSecond - idle)).padStart(10)].join(' '));
 console.log('(idle: the tick alone; seal: 0.5 s chunks sealed in memory; spool: and written to the spool; upload: and streamed to an fs store)\n');
 
-console.log('in-band DTMF detection (8 Goertzel filters per sample of the blocks that can start or hold a tone, 102-sample blocks), beside decoding the same G.711 through a table and nothing else\n');
+console.log('in-band DTMF detection (102-sample blocks; 4 row filters per sample of the blocks that can start or hold a tone, 4 column filters more where the row tone is strong enough), beside decoding the same G.711 through a table and nothing else\n');
 console.log('input   detect Msamples/s  legs/core  decode Msamples/s  legs/core  cost detect/decode');
 for (const r of await measureInbandDtmf()) {
   console.log([r.input.padEnd(6), f2(r.samplesPerSecond / 1e6).padStart(18), String(Math.round(r.legsPerCore)).padStart(10), f2(r.baselineSamplesPerSecond / 1e6).padStart(18), String(Math.round(r.baselineLegsPerCore)).padStart(10), ratio(r.baselineSamplesPerSecond, r.samplesPerSecond).padStart(19)].join(' '));

@@ -127,9 +127,16 @@ export async function startCall(
   const caller = new Sipp({ transport, localPort: await freePort(), mediaPort: sippMediaPort(), remote: `127.0.0.1:${gw.sipPort}`, service: '1000', ...opts.caller });
   t.after(() => (caller.kill(), agent.kill()));
   const finished = (async (): Promise<CallRun> => {
-    const [c, a] = await Promise.all([caller.done, agent.done]);
-    assertSippOk('caller', c, gw.logTail);
-    assertSippOk('agent', a, gw.logTail);
+    // A peer that fails ends the other at once rather than after its timeout, and is reported first.
+    const endOnFailure =
+      (other: Sipp) =>
+      (r: SippResult): SippResult => {
+        if (r.code !== 0) other.kill();
+        return r;
+      };
+    const [c, a] = await Promise.all([caller.done.then(endOnFailure(agent)), agent.done.then(endOnFailure(caller))]);
+    const agentFirst = a.code !== 0 && a.signal === null;
+    for (const [name, r] of agentFirst ? ([['agent', a], ['caller', c]] as const) : ([['caller', c], ['agent', a]] as const)) assertSippOk(name, r, gw.logTail);
     return { caller: c, agent: a, summary: await ended };
   })();
   return { call, finished };
