@@ -13,12 +13,19 @@ import type { Gateway } from '../../src/call/gateway.js';
 import type { MemorySegmentWriter } from '../../src/recording/memory-writer.js';
 import { readPcapUdpPayloads } from '../media/pcap.js';
 
-let nextMediaPort = 36000 + 2 * Math.floor(Math.random() * 500);
+const FIRST_MEDIA_PORT = 30100;
+const LAST_MEDIA_PORT = 31996;
+let nextMediaPort = FIRST_MEDIA_PORT + 4 * Math.floor(Math.random() * ((LAST_MEDIA_PORT - FIRST_MEDIA_PORT) / 4 + 1));
 
-/** Even ports outside every gateway RTP range, for SIPp's media. */
+/**
+ * Even ports for SIPp's media, four apart (SIPp binds the port and the next
+ * ones): outside every gateway RTP range and the free ports' range, below the
+ * kernel's ephemeral range so that no socket bound to port 0 can take one
+ * before SIPp binds it, and clear of the demo's 32100 and 32200.
+ */
 export function sippMediaPort(): number {
   const p = nextMediaPort;
-  nextMediaPort = nextMediaPort >= 39900 ? 36000 : nextMediaPort + 4;
+  nextMediaPort = nextMediaPort >= LAST_MEDIA_PORT ? FIRST_MEDIA_PORT : nextMediaPort + 4;
   return p;
 }
 
