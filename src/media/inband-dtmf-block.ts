@@ -129,66 +129,17 @@ export class DtmfBlockClassifier {
     if (!this.mayHoldDigit(energy)) return -1;
     const p = this.power;
     const table = this.table;
-    // The row filters first, in one pass (the block stays in registers and
-    // cache). The column tone is at most reverseTwist above the row tone, so
-    // a block whose strongest row cannot make the pair's share of the energy
-    // even with the strongest column allowed holds no digit; the column
-    // filters are skipped. In speech that is 19 blocks in 20 of those loud
-    // enough to be filtered at all.
-    const c0 = FUNDAMENTAL[0] as number;
-    const c1 = FUNDAMENTAL[1] as number;
-    const c2 = FUNDAMENTAL[2] as number;
-    const c3 = FUNDAMENTAL[3] as number;
-    let a0 = 0, b0 = 0, a1 = 0, b1 = 0, a2 = 0, b2 = 0, a3 = 0, b3 = 0;
-    for (let n = 0; n < N; n++) {
-      const v = table[bytes[at + n] as number] as number;
-      let s = v + c0 * a0 - b0;
-      b0 = a0;
-      a0 = s;
-      s = v + c1 * a1 - b1;
-      b1 = a1;
-      a1 = s;
-      s = v + c2 * a2 - b2;
-      b2 = a2;
-      a2 = s;
-      s = v + c3 * a3 - b3;
-      b3 = a3;
-      a3 = s;
-    }
-    p[0] = a0 * a0 + b0 * b0 - c0 * a0 * b0;
-    p[1] = a1 * a1 + b1 * b1 - c1 * a1 * b1;
-    p[2] = a2 * a2 + b2 * b2 - c2 * a2 * b2;
-    p[3] = a3 * a3 + b3 * b3 - c3 * a3 * b3;
+    // The row filters first. The column tone is at most reverseTwist above
+    // the row tone, so a block whose strongest row cannot make the pair's
+    // share of the energy even with the strongest column allowed holds no
+    // digit, and the column filters are skipped: in speech, 19 blocks in 20
+    // of those loud enough to be filtered at all.
+    fourFilters(bytes, at, table, p, 0);
     const row = strongest(p, 0);
     const rowPower = p[row] as number;
     const share = TONE_SHARE * (N / 2) * energy;
     if (rowPower < this.minPower || rowPower * this.pairBound < share) return -1;
-
-    const c4 = FUNDAMENTAL[4] as number;
-    const c5 = FUNDAMENTAL[5] as number;
-    const c6 = FUNDAMENTAL[6] as number;
-    const c7 = FUNDAMENTAL[7] as number;
-    let a4 = 0, b4 = 0, a5 = 0, b5 = 0, a6 = 0, b6 = 0, a7 = 0, b7 = 0;
-    for (let n = 0; n < N; n++) {
-      const v = table[bytes[at + n] as number] as number;
-      let s = v + c4 * a4 - b4;
-      b4 = a4;
-      a4 = s;
-      s = v + c5 * a5 - b5;
-      b5 = a5;
-      a5 = s;
-      s = v + c6 * a6 - b6;
-      b6 = a6;
-      a6 = s;
-      s = v + c7 * a7 - b7;
-      b7 = a7;
-      a7 = s;
-    }
-    p[4] = a4 * a4 + b4 * b4 - c4 * a4 * b4;
-    p[5] = a5 * a5 + b5 * b5 - c5 * a5 * b5;
-    p[6] = a6 * a6 + b6 * b6 - c6 * a6 * b6;
-    p[7] = a7 * a7 + b7 * b7 - c7 * a7 * b7;
-
+    fourFilters(bytes, at, table, p, 4);
     const col = strongest(p, 4);
     const colPower = p[col] as number;
     if (colPower < this.minPower) return -1;
@@ -203,6 +154,38 @@ export class DtmfBlockClassifier {
     const key = row * 4 + (col - 4);
     return steady(bytes, at, table, energy, SPAN[key] as number) ? key : -1;
   }
+}
+
+/**
+ * Goertzel powers of FUNDAMENTAL[from..from+3] over the block into
+ * p[from..from+3]: four filters in one pass, so the block stays in registers
+ * and cache and the four chains of each sample run side by side.
+ */
+function fourFilters(bytes: Uint8Array, at: number, table: Float64Array, p: Float64Array, from: number): void {
+  const c0 = FUNDAMENTAL[from] as number;
+  const c1 = FUNDAMENTAL[from + 1] as number;
+  const c2 = FUNDAMENTAL[from + 2] as number;
+  const c3 = FUNDAMENTAL[from + 3] as number;
+  let a0 = 0, b0 = 0, a1 = 0, b1 = 0, a2 = 0, b2 = 0, a3 = 0, b3 = 0;
+  for (let n = 0; n < N; n++) {
+    const v = table[bytes[at + n] as number] as number;
+    let s = v + c0 * a0 - b0;
+    b0 = a0;
+    a0 = s;
+    s = v + c1 * a1 - b1;
+    b1 = a1;
+    a1 = s;
+    s = v + c2 * a2 - b2;
+    b2 = a2;
+    a2 = s;
+    s = v + c3 * a3 - b3;
+    b3 = a3;
+    a3 = s;
+  }
+  p[from] = a0 * a0 + b0 * b0 - c0 * a0 * b0;
+  p[from + 1] = a1 * a1 + b1 * b1 - c1 * a1 * b1;
+  p[from + 2] = a2 * a2 + b2 * b2 - c2 * a2 * b2;
+  p[from + 3] = a3 * a3 + b3 * b3 - c3 * a3 * b3;
 }
 
 /** Whether the block's two ends carry their share of its energy, as a tone that fills the block does. */
