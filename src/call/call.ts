@@ -196,7 +196,13 @@ export class Call extends TypedEmitter<CallEvents> {
       if (this.ended) return;
       if (err instanceof RingTimeout) return this.end('ring-timeout', 408);
       if (err instanceof SipError) {
-        this.log.info({ status: err.status }, 'agent leg failed');
+        if (err.local) {
+          // Not a busy queue: nothing there answers, so every call to this line fails the same way.
+          const why = err.status === 408 ? 'sent no response at all to the INVITE' : 'could not be reached';
+          this.log.warn({ status: err.status, target: this.target, err: err.cause }, `agent side ${why}: is it up, and is the line's target right?`);
+        } else {
+          this.log.info({ status: err.status }, 'agent leg failed');
+        }
         return this.end('agent-failed', err.status, err.reason);
       }
       throw err;

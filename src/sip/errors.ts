@@ -4,10 +4,17 @@ import { RecgwError } from '../errors.js';
 export class SipError extends RecgwError {
   readonly status: number;
   readonly reason: string;
-  constructor(status: number, reason: string, options?: ErrorOptions) {
+  /**
+   * Made here, not received: the far end never answered (408 after the
+   * transaction timed out) or could not be reached (503). A far end that is
+   * down reads differently to on-call staff than one that said busy.
+   */
+  readonly local: boolean;
+  constructor(status: number, reason: string, options?: ErrorOptions & { local?: boolean }) {
     super(`SIP_${status}`, `${status} ${reason}`, options);
     this.status = status;
     this.reason = reason;
+    this.local = options?.local ?? false;
   }
 }
 

@@ -8,7 +8,7 @@ import { freePort } from '../../src/cli/free-port.js';
 import { Sipp } from '../../src/cli/sipp.js';
 import { PCMA_SILENCE } from '../../src/media/g711.js';
 import { describeAudio } from '../../src/sip/sdp.js';
-import { assertHoldsExactly, assertSippOk, bodyOf, capturedAudio, pcapAudio, sippMediaPort, startCall, tracedMessages } from '../helpers/calls.js';
+import { assertHoldsExactly, assertSippOk, bodyOf, capturedAudio, nextCallEnded, pcapAudio, sippMediaPort, startCall, tracedMessages } from '../helpers/calls.js';
 import { eventually, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 const pcap = pcapAudio();
@@ -127,8 +127,59 @@ test('a busy agent: 486 reaches the caller', async (t) => {
   assert.equal(tracedMessages(c.messages, /^SIP\/2\.0 486/).length > 0, true, 'caller received 486');
   assert.equal(summary.reason, 'agent-failed');
   assert.equal(summary.status, 486);
+  assert.deepEqual(warnings(gw), [], 'a busy queue answered: nothing to warn about');
   await assertNothingLeft(gw);
 });
+
+test('an agent side that never answers: the caller gets 408 when the INVITE times out, and the gateway warns, naming the target', async (t) => {
+  const nobody = await freePort(); // never bound: the INVITE gets no answer at all
+  const target = `sip:queue@127.0.0.1:${nobody}`;
+  const gw = await startTestGateway({ lines: () => [{ number: '1000', name: 'helpline', target, record: 'never' }] });
+  t.after(() => gw.stop());
+  const ended = nextCallEnded(gw.running.gateway);
+  const caller = new Sipp({ scenario: 'caller-refused.xml', localPort: await freePort(), mediaPort: sippMediaPort(), remote: `127.0.0.1:${gw.sipPort}`, service: '1000', traceMessages: true });
+  t.after(() => caller.kill());
+  const c = await caller.done;
+  assertSippOk('caller', c, gw.logTail);
+  assert.equal(tracedMessages(c.messages, /^SIP\/2\.0 408/).length > 0, true, 'caller received 408');
+  const summary = await ended;
+  assert.equal(summary.reason, 'agent-failed');
+  assert.equal(summary.status, 408);
+  const [warning, ...more] = warnings(gw);
+  assert.equal(more.length, 0, 'one warning');
+  assert.match(String(warning?.['msg']), /agent side sent no response at all to the INVITE/);
+  assert.equal(warning?.['target'], target, 'the warning names where the INVITE went');
+  await assertNothingLeft(gw);
+});
+
+test('an agent side that refuses the connection (TCP, nobody listening): the caller gets 503 at once, and the gateway warns', async (t) => {
+  const nobody = await freePort();
+  const target = `sip:queue@127.0.0.1:${nobody};transport=tcp`;
+  const gw = await startTestGateway({ lines: () => [{ number: '1000', name: 'helpline', target, record: 'never' }] });
+  t.after(() => gw.stop());
+  const ended = nextCallEnded(gw.running.gateway);
+  const caller = new Sipp({ scenario: 'caller-refused.xml', localPort: await freePort(), mediaPort: sippMediaPort(), remote: `127.0.0.1:${gw.sipPort}`, service: '1000', traceMessages: true });
+  t.after(() => caller.kill());
+  const c = await caller.done;
+  assertSippOk('caller', c, gw.logTail);
+  assert.equal(tracedMessages(c.messages, /^SIP\/2\.0 503/).length > 0, true, 'caller received 503');
+  const summary = await ended;
+  assert.equal(summary.status, 503);
+  const [warning, ...more] = warnings(gw);
+  assert.equal(more.length, 0, 'one warning');
+  assert.match(String(warning?.['msg']), /agent side could not be reached/);
+  assert.equal(warning?.['target'], target);
+});
+
+/** The gateway's log lines at warn (40) and above. */
+function warnings(gw: TestGateway): Record<string, unknown>[] {
+  return gw
+    .logTail()
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .filter((entry) => Number(entry['level']) >= 40);
+}
 
 test('an INVITE from an address that is no trunk gets 403, one to a number that is no line 404', async (t) => {
   const gw = await startTestGateway();

@@ -28,20 +28,24 @@ export interface TestGateway {
   readonly agentPort: number;
   readonly announcementFile: string;
   readonly auditFile: string;
-  /** The gateway's last log lines (info and above), for a failing test's message. */
+  /** The gateway's last 60 log lines (info and above), one JSON object per line. */
   readonly logTail: () => string;
   stop(): Promise<void>;
 }
 
-/** Keeps the last `lines` lines written to it. */
+/** Keeps the last `lines` lines written to it, and passes them on to `echo` if given. */
 class LogTail extends Writable {
   private readonly kept: string[] = [];
 
-  constructor(private readonly lines: number) {
+  constructor(
+    private readonly lines: number,
+    private readonly echo?: NodeJS.WritableStream,
+  ) {
     super();
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: () => void): void {
+    this.echo?.write(chunk);
     for (const line of chunk.toString('utf8').split('\n')) {
       if (line === '') continue;
       this.kept.push(line);
@@ -116,10 +120,11 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
     },
     'test',
   );
-  // RECGW_TEST_LOG=debug shows every gateway's log as the tests run; otherwise
-  // the last lines are kept for the message of a call test that fails.
-  const tail = new LogTail(60);
-  const log = createLogger(process.env['RECGW_TEST_LOG'] ? { level: process.env['RECGW_TEST_LOG'], destination: process.stderr } : { level: 'info', destination: tail });
+  // The last lines are kept for tests that read the log and for the message of
+  // a call test that fails; RECGW_TEST_LOG=debug also shows every line as the tests run.
+  const shown = process.env['RECGW_TEST_LOG'];
+  const tail = new LogTail(60, shown ? process.stderr : undefined);
+  const log = createLogger({ level: shown ?? 'info', destination: tail });
   const writer = new MemorySegmentWriter();
   const running = await startGateway(config, { log, ...(opts.pipeline ? {} : { writer }), ...(opts.now ? { now: opts.now } : {}) });
   return {

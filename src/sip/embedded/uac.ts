@@ -21,7 +21,7 @@ export async function placeCall(stack: SipStack, uri: string, opts: UacOptions):
   try {
     target = await resolveTarget(uri, 'udp');
   } catch (err) {
-    throw new SipError(503, 'Service Unavailable', { cause: err });
+    throw new SipError(503, 'Service Unavailable', { cause: err, local: true });
   }
   if (!target) throw new SipError(416, 'Unsupported URI Scheme');
   if (aborted()) throw new SipError(487, 'Request Terminated');
@@ -77,9 +77,9 @@ class InviteAttempt {
         this.out,
         {
           response: (res) => this.onResponse(res),
-          timeout: () => this.fail(this.aborted ? new SipError(487, 'Request Terminated') : new SipError(408, 'Request Timeout')),
+          timeout: () => this.fail(this.aborted ? new SipError(487, 'Request Terminated') : new SipError(408, 'Request Timeout', { local: true })),
           transportError: (err) =>
-            this.fail(this.aborted ? new SipError(487, 'Request Terminated') : new SipError(503, 'Service Unavailable', { cause: err })),
+            this.fail(this.aborted ? new SipError(487, 'Request Terminated') : new SipError(503, 'Service Unavailable', { cause: err, local: true })),
         },
         (res) => this.failureAck(res),
         this.branch,
