@@ -13,6 +13,7 @@ import { startRecordingPipeline, type RecordingPipeline } from './recording/pipe
 import type { SegmentWriter } from './recording/writer.js';
 import { EmbeddedSipEngine } from './sip/embedded/engine.js';
 import type { SipEngine } from './sip/engine.js';
+import { healthOf } from './ops/health.js';
 
 export interface RunningGateway {
   readonly gateway: Gateway;
@@ -75,6 +76,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions): P
         port: config.control.port,
         token: token.token,
         control: new GatewayControl(gateway.activeCalls),
+        health: () => healthOf({ gateway: g, ...(pipeline ? { spool: pipeline.spool, uploader: pipeline.uploader } : {}) }),
         audit,
         log: opts.log,
       });

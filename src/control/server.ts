@@ -15,7 +15,7 @@ import { DEFAULT_BY, parseActionBody, readBody } from './body.js';
 import { ControlError, isControlError } from './errors.js';
 import { rawErrorResponse, sendError, sendJson } from './reply.js';
 import { getCall, matchRoute, runAction, type Action } from './routes.js';
-import type { CaptureControl } from './types.js';
+import type { CaptureControl, HealthView } from './types.js';
 
 export interface ControlServerOptions {
   /** Address to bind: loopback unless operators reach the API from elsewhere. */
@@ -24,6 +24,8 @@ export interface ControlServerOptions {
   readonly port: number;
   readonly token: string;
   readonly control: CaptureControl;
+  /** GET /health's answer; `{ status: 'ok' }` without it. */
+  readonly health?: () => HealthView;
   readonly audit: AuditSink;
   readonly log: Logger;
   /** A client must send all its headers within this (slow-header clients hold sockets). Default 10 s. */
@@ -161,7 +163,7 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
     try {
       switch (route.kind) {
         case 'health':
-          sendJson(req, res, 200, JSON.stringify({ status: 'ok' }));
+          sendJson(req, res, 200, JSON.stringify(opts.health?.() ?? { status: 'ok' }));
           return;
         case 'list':
           sendJson(req, res, 200, JSON.stringify({ calls: opts.control.list() }));

@@ -41,3 +41,20 @@ export interface CaptureControl {
   /** Stops capture; when the line's policy says so, deletes what was captured. */
   optOut(callId: string, by: string): Promise<{ call: ActiveCallView; discarded: number }>;
 }
+
+/**
+ * GET /health: whether recordings are at risk, and the figures behind it.
+ * Always answered with 200 while the gateway runs: a degraded gateway still
+ * carries calls, so a load balancer must not take it out of service.
+ */
+export interface HealthView {
+  /** `degraded` while recordings are at risk: the spool is full, or the store is refusing uploads. */
+  status: 'ok' | 'degraded';
+  /** What makes it degraded, one sentence each; empty when ok. */
+  problems: string[];
+  calls: { active: number; started: number; ended: number };
+  refused: { notTrunk: number; noLine: number; recordingUnavailable: number };
+  /** Absent when the gateway records into memory only (tests). */
+  spool?: { usedBytes: number; maxBytes: number; entries: number; full: boolean };
+  uploads?: { uploaded: number; failures: number; failuresSinceSuccess: number; retrying: number; queued: number; uploading: number };
+}

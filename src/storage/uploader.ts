@@ -64,6 +64,8 @@ export interface UploaderStats {
   /** Entries being uploaded now. */
   readonly uploading: number;
   readonly bytesUploaded: number;
+  /** Failed attempts since the store last took an upload: above 0, the store is failing now. */
+  readonly failuresSinceSuccess: number;
 }
 
 interface Job {
@@ -126,6 +128,7 @@ export class Uploader extends TypedEmitter<UploaderEvents> {
       queued: this.queue.length,
       uploading: this.inFlight.size,
       bytesUploaded: this.bytesUploaded,
+      failuresSinceSuccess: this.failuresSinceSuccess,
     };
   }
 

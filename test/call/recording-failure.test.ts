@@ -9,7 +9,15 @@ import { test } from 'node:test';
 import { freePort } from '../../src/cli/free-port.js';
 import { Sipp } from '../../src/cli/sipp.js';
 import { assertSippOk, sippMediaPort, startCall, tracedMessages } from '../helpers/calls.js';
-import { eventually, startTestGateway } from '../helpers/gateway.js';
+import { eventually, startTestGateway, TEST_CONTROL_TOKEN } from '../helpers/gateway.js';
+import type { HealthView } from '../../src/control/types.js';
+
+async function getHealth(port: number | undefined): Promise<HealthView> {
+  assert.ok(port, 'the control API listens');
+  const res = await fetch(`http://127.0.0.1:${port}/health`, { headers: { authorization: `Bearer ${TEST_CONTROL_TOKEN}` } });
+  assert.equal(res.status, 200, 'a degraded gateway still answers 200: it carries calls');
+  return (await res.json()) as HealthView;
+}
 
 for (const policy of ['reject', 'continue'] as const) {
   test(`a full spool with onRecordingFailure: ${policy}`, async (t) => {
@@ -30,6 +38,13 @@ for (const policy of ['reject', 'continue'] as const) {
     backlog.append(Buffer.alloc(1 << 20, 0x5a));
     await backlog.seal();
     await eventually('spool full', () => pipeline.spool.full);
+    await eventually('an upload to the dead store failed', () => pipeline.uploader.stats.failuresSinceSuccess > 0, 15_000);
+    // What the on-call engineer's check sees: degraded, and why.
+    const health = await getHealth(gw.running.control?.port);
+    assert.equal(health.status, 'degraded');
+    assert.equal(health.spool?.full, true);
+    assert.match(health.problems.join('\n'), /spool full \(1\.0 MiB of 1\.0 MiB, 1 entry\): recorded lines apply onRecordingFailure/);
+    assert.match(health.problems.join('\n'), /object store refusing uploads/);
 
     if (policy === 'reject') {
       const caller = new Sipp({ scenario: 'caller-refused.xml', localPort: await freePort(), mediaPort: sippMediaPort(), remote: `127.0.0.1:${gw.sipPort}`, service: '1000', traceMessages: true });

@@ -119,7 +119,7 @@ test('entries stream to the store while written, arrive whole with their tags, a
   agent.append(agentBytes.subarray(8_000));
   await Promise.all([caller.seal(), agent.seal()]);
   assert.equal(await uploader.drain(20_000), true);
-  assert.deepEqual(uploader.stats, { uploaded: 2, failures: 0, retrying: 0, queued: 0, uploading: 0, bytesUploaded: 64_000 }, 'settled when drain resolves');
+  assert.deepEqual(uploader.stats, { uploaded: 2, failures: 0, retrying: 0, queued: 0, uploading: 0, bytesUploaded: 64_000, failuresSinceSuccess: 0 }, 'settled when drain resolves');
 
   for (const [entry, bytes] of [
     [caller, callerBytes],
@@ -166,6 +166,7 @@ test('while the store is down the spool keeps the entry and retries with growing
     assert.ok(f.retryInMs <= backoffCeiling(i + 1, { initialMs: 4, maxMs: 30 }), `retry ${i + 1} waits ${f.retryInMs} ms, under its ceiling`);
   });
   assert.ok(uploader.stats.failures >= 6);
+  assert.ok(uploader.stats.failuresSinceSuccess >= 6, 'the store is failing now');
 
   store.down = false;
   assert.equal(await uploader.drain(20_000), true);
@@ -173,6 +174,7 @@ test('while the store is down the spool keeps the entry and retries with growing
   assert.equal(uploaded.length, 1);
   assert.equal(uploaded[0]?.attempts, failed.length + 1);
   assert.equal(uploader.stats.failures, failed.length);
+  assert.equal(uploader.stats.failuresSinceSuccess, 0, 'the store took an upload: failing no longer');
   assert.equal(uploader.stats.retrying, 0);
   // One warning when the entry first failed and one when the store came back, whatever the number of retries.
   const warnings = r.logLines.filter((l) => l.level === 40).map((l) => l.msg);

@@ -1,0 +1,55 @@
+/**
+ * What GET /health reports: the call counters, and whether recordings are at
+ * risk right now (a full spool, a store that refuses uploads), put in words
+ * for whoever is paged.
+ */
+import type { HealthView } from '../control/types.js';
+import type { GatewayStats } from '../call/gateway.js';
+import type { Spool } from '../storage/spool.js';
+import type { Uploader } from '../storage/uploader.js';
+
+export interface HealthSources {
+  readonly gateway: { readonly stats: GatewayStats; readonly activeCalls: ReadonlyMap<string, unknown> };
+  readonly spool?: Pick<Spool, 'usedBytes' | 'maxBytes' | 'full' | 'entries'>;
+  readonly uploader?: Pick<Uploader, 'stats'>;
+}
+
+export function healthOf({ gateway, spool, uploader }: HealthSources): HealthView {
+  const { stats } = gateway;
+  const problems: string[] = [];
+  const view: HealthView = {
+    status: 'ok',
+    problems,
+    calls: { active: gateway.activeCalls.size, started: stats.callsStarted, ended: stats.callsEnded },
+    refused: { notTrunk: stats.rejectedNotTrunk, noLine: stats.rejectedNoLine, recordingUnavailable: stats.recordingUnavailable },
+  };
+  if (spool) {
+    const entries = spool.entries().length;
+    view.spool = { usedBytes: spool.usedBytes, maxBytes: spool.maxBytes, entries, full: spool.full };
+    if (spool.full) {
+      const held = `${entries} ${entries === 1 ? 'entry' : 'entries'}`;
+      problems.push(`spool full (${sizeOf(spool.usedBytes)} of ${sizeOf(spool.maxBytes)}, ${held}): recorded lines apply onRecordingFailure`);
+    }
+  }
+  if (uploader) {
+    const u = uploader.stats;
+    view.uploads = { uploaded: u.uploaded, failures: u.failures, failuresSinceSuccess: u.failuresSinceSuccess, retrying: u.retrying, queued: u.queued, uploading: u.uploading };
+    if (u.failuresSinceSuccess > 0) {
+      problems.push(`object store refusing uploads: ${u.failuresSinceSuccess} failed attempts since the last success; the spool keeps the recordings and retries`);
+    }
+  }
+  if (problems.length > 0) view.status = 'degraded';
+  return view;
+}
+
+function sizeOf(bytes: number): string {
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  if (bytes < 1024) return `${bytes} bytes`;
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(1)} ${units[unit] ?? ''}`;
+}

@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { GatewayStats } from '../../src/call/gateway.js';
+import { healthOf } from '../../src/ops/health.js';
+import { Spool } from '../../src/storage/spool.js';
+import type { UploaderStats } from '../../src/storage/uploader.js';
+
+const stats: GatewayStats = { recordingUnavailable: 2, rejectedNotTrunk: 3, rejectedNoLine: 4, callsStarted: 9, callsEnded: 7 };
+const calls = new Map([
+  ['a', {}],
+  ['b', {}],
+]);
+const uploads = (failuresSinceSuccess: number): { stats: UploaderStats } => ({
+  stats: { uploaded: 5, failures: 6, failuresSinceSuccess, retrying: 1, queued: 0, uploading: 1, bytesUploaded: 1000 },
+});
+
+test('health: the counters as they are, and ok while the spool has room and the store takes uploads', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'recgw-health-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const spool = new Spool({ dir, maxBytes: 1 << 20 });
+  await spool.open();
+  t.after(() => spool.close());
+  const entry = spool.create({ key: 'a.rec', kind: 'audio', callId: 'a', tags: {} });
+  entry.append(Buffer.alloc(1000, 1));
+
+  const view = healthOf({ gateway: { stats, activeCalls: calls }, spool, uploader: uploads(0) });
+  assert.equal(view.status, 'ok');
+  assert.deepEqual(view.problems, []);
+  assert.deepEqual(view.calls, { active: 2, started: 9, ended: 7 });
+  assert.deepEqual(view.refused, { notTrunk: 3, noLine: 4, recordingUnavailable: 2 });
+  assert.deepEqual(view.spool, { usedBytes: 1000, maxBytes: 1 << 20, entries: 1, full: false });
+  assert.equal(view.uploads?.failuresSinceSuccess, 0);
+
+  // Recording into memory only: no spool or uploads to report.
+  const bare = healthOf({ gateway: { stats, activeCalls: new Map() } });
+  assert.equal(bare.status, 'ok');
+  assert.equal(bare.spool, undefined);
+  assert.equal(bare.uploads, undefined);
+});
+
+test('health: a full spool and a failing store each make it degraded, and each says so in words', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'recgw-health-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const spool = new Spool({ dir, maxBytes: 4096 });
+  await spool.open();
+  t.after(() => spool.close());
+
+  const failing = healthOf({ gateway: { stats, activeCalls: calls }, spool, uploader: uploads(3) });
+  assert.equal(failing.status, 'degraded');
+  assert.equal(failing.problems.length, 1);
+  assert.match(failing.problems[0] ?? '', /object store refusing uploads: 3 failed attempts since the last success/);
+
+  spool.create({ key: 'b.rec', kind: 'audio', callId: 'b', tags: {} }).append(Buffer.alloc(4096, 2));
+  const full = healthOf({ gateway: { stats, activeCalls: calls }, spool, uploader: uploads(0) });
+  assert.equal(full.status, 'degraded');
+  assert.equal(full.spool?.full, true);
+  assert.deepEqual(full.problems, ['spool full (4.0 KiB of 4.0 KiB, 1 entry): recorded lines apply onRecordingFailure']);
+
+  assert.equal(healthOf({ gateway: { stats, activeCalls: calls }, spool, uploader: uploads(1) }).problems.length, 2, 'both at once');
+});
