@@ -7,13 +7,12 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import type { TestContext } from 'node:test';
 import { AuditLog } from '../../src/access/audit.js';
 import { ControlError } from '../../src/control/errors.js';
 import { startControlServer, type ControlServer, type ControlServerOptions } from '../../src/control/server.js';
 import type { ActiveCallView, CaptureControl, CaptureState } from '../../src/control/types.js';
-import { createLogger } from '../../src/ops/log.js';
+import { captureLog } from '../helpers/log.js';
 
 export const TOKEN = 'test-token-0123456789abcdef';
 
@@ -104,9 +103,7 @@ export async function startHarness(t: TestContext, opts: Partial<ControlServerOp
   const audit = await AuditLog.open(auditFile);
   t.after(() => audit.close());
 
-  const logged: string[] = [];
-  const sink = new PassThrough();
-  sink.on('data', (chunk: Buffer) => logged.push(...chunk.toString('utf8').split('\n').filter((l) => l !== '')));
+  const logged = captureLog({ level: 'debug' });
   const control = new FakeControl();
   const server = await startControlServer({
     listen: '127.0.0.1',
@@ -114,7 +111,7 @@ export async function startHarness(t: TestContext, opts: Partial<ControlServerOp
     token: TOKEN,
     control,
     audit,
-    log: createLogger({ level: 'debug', destination: sink }),
+    log: logged.logger,
     ...opts,
   });
   t.after(() => server.close());
@@ -126,7 +123,7 @@ export async function startHarness(t: TestContext, opts: Partial<ControlServerOp
     audit,
     auditFile,
     base,
-    logLines: () => logged.map((l) => JSON.parse(l) as Record<string, unknown>),
+    logLines: logged.entries,
     call(path, init = {}) {
       const headers: Record<string, string> = {};
       const token = init.token === undefined ? TOKEN : init.token;

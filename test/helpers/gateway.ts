@@ -5,14 +5,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { parseConfig } from '../../src/config/load.js';
 import type { GatewayConfig } from '../../src/config/types.js';
 import { freePort } from '../../src/cli/free-port.js';
 import { startGateway, type RunningGateway } from '../../src/main.js';
 import { generateKeyPair } from '../../src/crypto/keys.js';
-import { createLogger } from '../../src/ops/log.js';
 import { MemorySegmentWriter } from '../../src/recording/memory-writer.js';
+import { captureLog } from './log.js';
 import { writeToneWav } from './wav.js';
 
 export interface TestGateway {
@@ -31,32 +30,6 @@ export interface TestGateway {
   /** The gateway's last 60 log lines (info and above), one JSON object per line. */
   readonly logTail: () => string;
   stop(): Promise<void>;
-}
-
-/** Keeps the last `lines` lines written to it, and passes them on to `echo` if given. */
-class LogTail extends Writable {
-  private readonly kept: string[] = [];
-
-  constructor(
-    private readonly lines: number,
-    private readonly echo?: NodeJS.WritableStream,
-  ) {
-    super();
-  }
-
-  override _write(chunk: Buffer, _encoding: BufferEncoding, done: () => void): void {
-    this.echo?.write(chunk);
-    for (const line of chunk.toString('utf8').split('\n')) {
-      if (line === '') continue;
-      this.kept.push(line);
-      if (this.kept.length > this.lines) this.kept.shift();
-    }
-    done();
-  }
-
-  text(): string {
-    return this.kept.join('\n');
-  }
 }
 
 let nextRange = 40000 + 200 * Math.floor(Math.random() * 40);
@@ -123,8 +96,8 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
   // The last lines are kept for tests that read the log and for the message of
   // a call test that fails; RECGW_TEST_LOG=debug also shows every line as the tests run.
   const shown = process.env['RECGW_TEST_LOG'];
-  const tail = new LogTail(60, shown ? process.stderr : undefined);
-  const log = createLogger({ level: shown ?? 'info', destination: tail });
+  const captured = captureLog({ keep: 60, ...(shown ? { level: shown, echo: process.stderr } : {}) });
+  const log = captured.logger;
   const writer = new MemorySegmentWriter();
   const running = await startGateway(config, { log, ...(opts.pipeline ? {} : { writer }), ...(opts.now ? { now: opts.now } : {}) });
   return {
@@ -138,7 +111,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
     storeDir,
     spoolDir,
     privateKeyFile: keys.privateKeyFile,
-    logTail: () => tail.text(),
+    logTail: () => captured.lines().join('\n'),
     stop: async () => {
       await running.stop();
       rmSync(dir, { recursive: true, force: true });

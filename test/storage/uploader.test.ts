@@ -3,23 +3,22 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createLogger } from '../../src/ops/log.js';
 import { backoffCeiling, backoffDelay } from '../../src/storage/backoff.js';
 import { FsStore } from '../../src/storage/fs.js';
 import { Spool, type SpoolEntry, type SpoolEntryMeta } from '../../src/storage/spool.js';
 import type { ObjectStore } from '../../src/storage/store.js';
 import { Uploader, type UploaderEvents, type UploaderOptions } from '../../src/storage/uploader.js';
 import { FlakyStore } from '../helpers/flaky-store.js';
+import { captureLog } from '../helpers/log.js';
 
 interface Rig {
   dir: string;
   spool: Spool;
   store: FsStore;
   storeDir: string;
-  logLines: Array<{ level: number; msg: string }>;
+  logLines: () => Record<string, unknown>[];
   uploader(opts?: Partial<UploaderOptions>): Uploader;
 }
 
@@ -31,14 +30,7 @@ async function rig(t: TestContext, dir?: string): Promise<Rig> {
   t.after(() => spool.close());
   const storeDir = join(root, 'store');
   const store = new FsStore({ dir: storeDir });
-  const logLines: Rig['logLines'] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const line of chunk.toString().split('\n')) if (line) logLines.push(JSON.parse(line) as { level: number; msg: string });
-      cb();
-    },
-  });
-  const logger = createLogger({ level: 'info', destination });
+  const { logger, entries: logLines } = captureLog();
   return {
     dir: root,
     spool,
@@ -177,7 +169,7 @@ test('while the store is down the spool keeps the entry and retries with growing
   assert.equal(uploader.stats.failuresSinceSuccess, 0, 'the store took an upload: failing no longer');
   assert.equal(uploader.stats.retrying, 0);
   // One warning when the entry first failed and one when the store came back, whatever the number of retries.
-  const warnings = r.logLines.filter((l) => l.level === 40).map((l) => l.msg);
+  const warnings = r.logLines().filter((l) => l['level'] === 40).map((l) => l['msg']);
   assert.deepEqual(warnings, ['upload failed; the spool keeps the entry and retries', 'object store accepts uploads again']);
 });
 
