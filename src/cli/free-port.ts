@@ -1,5 +1,5 @@
-import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
+import { bindSocket } from '../media/ports.js';
 
 /**
  * A port is only checked free here; its user binds it a little later. Ports
@@ -24,19 +24,10 @@ export async function freePort(address = '127.0.0.1'): Promise<number> {
   throw new Error(`no port free for both UDP and TCP on ${address} in ${String(FIRST)}-${String(LAST)}`);
 }
 
-function udpFree(port: number, address: string): Promise<boolean> {
-  const udp = createSocket('udp4');
-  return new Promise((resolve) => {
-    udp.once('error', () => {
-      try {
-        udp.close();
-      } catch {
-        // Already closed by the failed bind.
-      }
-      resolve(false);
-    });
-    udp.bind({ port, address, exclusive: true }, () => udp.close(() => resolve(true)));
-  });
+async function udpFree(port: number, address: string): Promise<boolean> {
+  const socket = await bindSocket(address, port);
+  socket?.close();
+  return socket !== null;
 }
 
 function tcpFree(port: number, address: string): Promise<boolean> {

@@ -114,7 +114,7 @@ export class PortAllocator {
 }
 
 /** A bound UDP socket, or null when the port cannot be had (held by another process, or not allowed). */
-function bindSocket(address: string, port: number): Promise<Socket | null> {
+export function bindSocket(address: string, port: number): Promise<Socket | null> {
   const socket = createSocket({ type: isIPv6(address) ? 'udp6' : 'udp4', reuseAddr: false, lookup: literalLookup });
   return new Promise((resolve) => {
     const onError = (): void => {
