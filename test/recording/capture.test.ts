@@ -309,8 +309,15 @@ test('with a lookback, a pause cuts the audio already buffered, both legs alike,
   }
 });
 
+/** A call's gate that cuts digits (RFC 4733 or in-band) with 500 ms of quiet, over the default hold-back and lookback. */
+function digitGate(): CaptureGate {
+  return new CaptureGate({ startedAt: new Date(0), holdbackSamples: 1200 * 8, redactDtmf: true, dtmfQuietMs: 500 });
+}
+
+const inbandDetector = (events: ToneEvents): InbandDtmfDetector => new InbandDtmfDetector('PCMA', events);
+
 test('an RFC 4733 digit is cut from the audio with its quiet time, on both legs', async () => {
-  const gate = new CaptureGate({ startedAt: new Date(0), holdbackSamples: 1200 * 8, redactDtmf: true, dtmfQuietMs: 500 });
+  const gate = digitGate();
   const caller = rig({ gate, lookbackMs: 1000, leg: 'caller', telephoneEventPayloadType: 101 });
   const agent = rig({ gate, lookbackMs: 1000, leg: 'agent' });
   for (let n = 0; n < 150; n++) {
@@ -368,8 +375,8 @@ test('in-band tones that arrive after the detector has passed their place are dr
   // yet inside the lookback, so the ring still holds it.
   const late = new Set(Array.from({ length: 10 }, (_, i) => 20 + i));
   const run = async (detect: boolean, arriveAt = 55): Promise<{ audio: Buffer; late: number; tones: number }> => {
-    const gate = new CaptureGate({ startedAt: new Date(0), holdbackSamples: 1200 * 8, redactDtmf: true, dtmfQuietMs: 500 });
-    const r = rig({ gate, lookbackMs: 1000, leg: 'caller', ...(detect ? { toneDetector: (events: ToneEvents) => new InbandDtmfDetector('PCMA', events) } : {}) });
+    const gate = digitGate();
+    const r = rig({ gate, lookbackMs: 1000, leg: 'caller', ...(detect ? { toneDetector: inbandDetector } : {}) });
     for (let n = 0; n < 100; n++) {
       if (!late.has(n)) r.send(n, { ts: n * 160, at: n * 20, body: silence(160) });
       if (n === arriveAt) for (const m of late) r.send(m, { ts: m * 160, at: n * 20, body: keyFive(m) });
@@ -420,8 +427,8 @@ test('queued packets, placed at the next flush, give exactly what placing each a
     }
     script.sort((a, b) => a.at - b.at);
     const play = async (queued: boolean): Promise<{ audio: Buffer; counters: object[]; windows: object[] }> => {
-      const gate = new CaptureGate({ startedAt: new Date(0), holdbackSamples: 1200 * 8, redactDtmf: true, dtmfQuietMs: 500 });
-      const r = rig({ gate, lookbackMs: 1000, leg: 'caller', telephoneEventPayloadType: 101, toneDetector: (events) => new InbandDtmfDetector('PCMA', events) });
+      const gate = digitGate();
+      const r = rig({ gate, lookbackMs: 1000, leg: 'caller', telephoneEventPayloadType: 101, toneDetector: inbandDetector });
       const counters: object[] = [];
       for (const step of script) {
         if (step.kind === 'flush') {
