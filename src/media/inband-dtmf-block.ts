@@ -2,8 +2,8 @@
  * One block of in-band DTMF detection: which key, if any, 102 samples of
  * audio hold. Four Goertzel filters (the rows) in one pass, four more (the
  * columns) only when the row tone is strong enough for a digit, then the
- * checks of ITU-T Q.23/Q.24 practice; the stream around it (positions, gaps, tones that span
- * blocks) is inband-dtmf.ts.
+ * checks of ITU-T Q.23/Q.24 practice; the stream around it (positions, gaps,
+ * tones that span blocks) is inband-dtmf.ts.
  */
 
 export interface InbandDtmfOptions {
