@@ -6,6 +6,7 @@
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
 import { join } from 'node:path';
 import type { CallSummary } from '../src/call/summary.js';
 import { freePort } from '../src/cli/free-port.js';
@@ -13,7 +14,7 @@ import { SCENARIO_DIR, SIPP_PCAP_DIR, Sipp } from '../src/cli/sipp.js';
 import { parseConfig } from '../src/config/load.js';
 import { startGateway } from '../src/main.js';
 import { silentLogger } from '../src/ops/log.js';
-import type { SegmentSink, SegmentWriter } from '../src/recording/writer.js';
+import { toPeerCore } from './cores.js';
 
 export interface CallFigures {
   readonly calls: number;
@@ -25,18 +26,6 @@ export interface CallFigures {
   readonly lossPct: number;
   readonly cpuMsPerCallSecond: number;
   readonly memKiBPerCall: number;
-}
-
-class DiscardWriter implements SegmentWriter {
-  keyOf(): string {
-    return '';
-  }
-  open(): SegmentSink {
-    return { write: () => undefined, close: () => Promise.resolve() };
-  }
-  writeManifest(): Promise<void> {
-    return Promise.resolve();
-  }
 }
 
 /** A pcap of `repeat` back-to-back copies of the sip-tester speech pcap, with continuous RTP sequence, timestamp and capture times. */
@@ -75,10 +64,27 @@ function longPcap(path: string, repeat: number): number {
   return n;
 }
 
-export async function measureCalls(calls: number, seconds: number, portBase: number): Promise<CallFigures> {
+/** The same gateway and calls, the line recorded (announced, captured, sealed, spooled, uploaded) or carried unrecorded. */
+export type CallRecording = 'unrecorded' | 'recorded';
+
+/** The built-in announcement's length, rounded up: recorded calls reach the agent this much later. */
+const ANNOUNCEMENT_S = 4;
+
+/**
+ * N whole calls through a gateway in this process, with the real recording
+ * pipeline (an fs store, the spool, the uploader, a fresh key pair) whether or
+ * not the line records. CPU is measured over `seconds` once every call is
+ * answered, so set-up and the announcement stay out of it and both kinds
+ * measure the same thing: N calls with audio both ways.
+ */
+export async function measureCalls(calls: number, seconds: number, portBase: number, recording: CallRecording = 'recorded'): Promise<CallFigures> {
   const dir = mkdtempSync(join(tmpdir(), 'recgw-bench-'));
+  const rate = Math.min(50, calls);
+  const rampS = calls / rate;
+  // Both sides play from the answer on; the first call answered must still be
+  // playing when the last one's window ends. The pcap's packets are 30 ms apart.
   const pcapFile = join(dir, 'speech.pcap');
-  const packetsPerLeg = longPcap(pcapFile, Math.max(1, Math.ceil(seconds / 7)));
+  const packetsPerLeg = longPcap(pcapFile, Math.ceil((rampS + seconds + 2) / 7));
   for (const name of ['caller.xml', 'agent.xml']) {
     const xml = readFileSync(join(SCENARIO_DIR, name), 'utf8').replace(/play_pcap_audio="[^"]+"/, `play_pcap_audio="${pcapFile}"`);
     writeFileSync(join(dir, name), xml);
@@ -88,39 +94,54 @@ export async function measureCalls(calls: number, seconds: number, portBase: num
     {
       sip: { port: sipPort, timers: { t1: 500, t2: 4000, t4: 5000 } },
       rtp: { portMin: portBase, portMax: portBase + calls * 4 + 100 },
-      lines: [{ number: '1000', name: 'bench', target: `sip:queue@127.0.0.1:${agentPort}`, record: true, announcement: { mode: 'early' } }],
+      lines: [{ number: '1000', name: 'bench', target: `sip:queue@127.0.0.1:${agentPort}`, record: recording === 'recorded' ? 'always' : 'never', announcement: { mode: 'early' } }],
+      storage: { kind: 'fs', dir: join(dir, 'store') },
+      spool: { dir: join(dir, 'spool') },
+      encryption: { keyDir: join(dir, 'keys') },
       log: { level: 'warn' },
       control: { enabled: false },
-      audit: { file: join(tmpdir(), `recgw-bench-audit-${process.pid}.log`) },
+      audit: { file: join(dir, 'audit.log') },
     },
     'bench',
   );
   globalThis.gc?.();
   const memBefore = process.memoryUsage().rss;
-  const running = await startGateway(config, { log: silentLogger(), writer: new DiscardWriter() });
+  const running = await startGateway(config, { log: silentLogger() });
   const summaries: CallSummary[] = [];
   running.gateway.on('call-ended', (s) => summaries.push(s));
-  const rate = Math.min(50, calls);
-  const rampS = calls / rate;
-  const pauseMs = Math.round((packetsPerLeg * 0.03 + rampS + 2) * 1000);
-  const cpuBefore = process.cpuUsage();
-  const wallBefore = performance.now();
+  let answered = 0;
+  let allAnswered: () => void = () => undefined;
+  const everyCallAnswered = new Promise<void>((resolve) => (allAnswered = resolve));
+  running.gateway.on('call-started', (call) =>
+    call.once('answered', () => {
+      if (++answered === calls) allAnswered();
+    }),
+  );
   let memPeak = 0;
   const sampler = setInterval(() => (memPeak = Math.max(memPeak, process.memoryUsage().rss)), 250);
   const agent = new Sipp({ scenario: join(dir, 'agent.xml'), localPort: agentPort, mediaPort: portBase - 1000, calls, timeoutSec: 120 });
-  const caller = new Sipp({ scenario: join(dir, 'caller.xml'), localPort: callerPort, mediaPort: portBase - 2000, remote: `127.0.0.1:${sipPort}`, service: '1000', calls, rate, limit: calls, pauseMs, timeoutSec: 120 });
-  await Promise.all([caller.done, agent.done]);
-  clearInterval(sampler);
+  const caller = new Sipp({ scenario: join(dir, 'caller.xml'), localPort: callerPort, mediaPort: portBase - 2000, remote: `127.0.0.1:${sipPort}`, service: '1000', calls, rate, limit: calls, pauseMs: Math.round((packetsPerLeg * 0.03 + 2) * 1000), timeoutSec: 120 });
+  toPeerCore(agent.pid);
+  toPeerCore(caller.pid);
+  // Should some call never be answered, the window starts anyway, in time to end before the calls do.
+  await Promise.race([everyCallAnswered, delay((rampS + ANNOUNCEMENT_S + 2) * 1000)]);
+  await delay(500);
+  const cpuBefore = process.cpuUsage();
+  const wallBefore = performance.now();
+  await delay(seconds * 1000);
   const cpu = process.cpuUsage(cpuBefore);
   const wallS = (performance.now() - wallBefore) / 1000;
+  await Promise.all([caller.done, agent.done]);
+  clearInterval(sampler);
   await running.stop();
   rmSync(dir, { recursive: true, force: true });
   const relayed = summaries.reduce((sum, s) => sum + (s.legs.caller?.relayed ?? 0) + (s.legs.agent?.relayed ?? 0), 0);
   const expected = calls * 2 * packetsPerLeg;
+  const completed = summaries.filter((s) => s.reason === 'caller-bye').length;
   return {
     calls,
-    completed: summaries.filter((s) => s.reason === 'caller-bye').length,
-    failed: calls - summaries.filter((s) => s.reason === 'caller-bye').length,
+    completed,
+    failed: calls - completed,
     packetsExpected: expected,
     packetsRelayed: relayed,
     droppedSource: summaries.reduce((sum, s) => sum + (s.legs.caller?.droppedSource ?? 0) + (s.legs.agent?.droppedSource ?? 0), 0),

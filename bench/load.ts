@@ -6,12 +6,13 @@
  *   BENCH_STEPS=50,100,200,500   concurrent calls per step
  *   BENCH_SECONDS=10             length of each relay measurement
  *   BENCH_CALL_STEPS=50,100,200  concurrent SIPp calls per step (whole calls, SIP + pcap audio)
+ *   BENCH_CALL_REPEATS=1         pairs of whole-call runs per step, the line unrecorded and recorded
  *   BENCH_RECORD_STEPS=100,250   calls per step for the recording-cost ratio
  *   BENCH_RECORD_REPEATS=3       rounds of every recording stage per step; the median is the figure
  *
  * An empty list skips its part (BENCH_STEPS= BENCH_CALL_STEPS= for the recording cost alone).
  */
-import { measureCalls } from './calls.js';
+import { measureCalls, type CallRecording } from './calls.js';
 import { measureCapture } from './capture.js';
 import { measureSealing } from './crypto.js';
 import { measureInbandDtmf } from './inband-dtmf.js';
@@ -25,7 +26,12 @@ const seconds = Number(process.env['BENCH_SECONDS'] ?? '10');
 const f1 = (n: number): string => (Number.isFinite(n) ? n.toFixed(1) : '-');
 const f2 = (n: number): string => (Number.isFinite(n) ? n.toFixed(2) : '-');
 const signed = (n: number): string => (n >= 0 ? `+${f2(n)}` : f2(n));
-const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+/** The middle value, or the mean of the middle two. */
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const h = Math.floor(s.length / 2);
+  return s.length === 0 ? NaN : s.length % 2 === 1 ? (s[h] ?? NaN) : ((s[h - 1] ?? NaN) + (s[h] ?? NaN)) / 2;
+};
 const ratio = (a: number, b: number): string => (b > 0 ? `${(a / b).toFixed(2)}x` : '-');
 
 function row(kind: string, r: RelayFigures): string {
@@ -108,12 +114,22 @@ if (recordSteps.length > 0) {
 }
 
 if (callSteps.length > 0) {
-  console.log('whole calls: SIPp trunk and agent queue, N concurrent calls with pcap audio both ways, through the gateway (recorded line)\n');
-  console.log('calls  completed  failed  packets expected  relayed   loss%  dropped-src  cpu ms/c/s  mem KiB/c');
+  const repeats = Math.max(1, Number(process.env['BENCH_CALL_REPEATS'] ?? '1'));
+  console.log(`whole calls: SIPp trunk and agent queue (on their own core), N concurrent calls with pcap audio both ways, through the gateway;`);
+  console.log(`the same line unrecorded and recorded (announced, captured, sealed, spooled, uploaded to an fs store), ${repeats} alternating pair(s) per step;`);
+  console.log(`CPU over ${seconds} s once every call is answered\n`);
+  console.log('calls  line        completed  failed  packets expected  relayed   loss%  dropped-src  cpu ms/c/s  mem KiB/c');
   let callBase = 44000;
   for (const n of callSteps) {
-    const r = await measureCalls(n, seconds, callBase);
-    callBase = callBase + 4 * n + 300 > 60000 ? 44000 : callBase + 4 * n + 300;
-    console.log([String(r.calls).padStart(5), String(r.completed).padStart(10), String(r.failed).padStart(7), String(r.packetsExpected).padStart(17), String(r.packetsRelayed).padStart(8), f2(r.lossPct).padStart(7), String(r.droppedSource).padStart(12), f2(r.cpuMsPerCallSecond).padStart(11), f1(r.memKiBPerCall).padStart(10)].join(' '));
+    const cpu: Record<CallRecording, number[]> = { unrecorded: [], recorded: [] };
+    for (let k = 0; k < repeats; k++) {
+      for (const recording of k % 2 === 0 ? (['unrecorded', 'recorded'] as const) : (['recorded', 'unrecorded'] as const)) {
+        const r = await measureCalls(n, seconds, callBase, recording);
+        callBase = callBase + 4 * n + 300 > 60000 ? 44000 : callBase + 4 * n + 300;
+        cpu[recording].push(r.cpuMsPerCallSecond);
+        console.log([String(r.calls).padStart(5), ` ${recording.padEnd(10)}`, String(r.completed).padStart(10), String(r.failed).padStart(7), String(r.packetsExpected).padStart(17), String(r.packetsRelayed).padStart(8), f2(r.lossPct).padStart(7), String(r.droppedSource).padStart(12), f2(r.cpuMsPerCallSecond).padStart(11), f1(r.memKiBPerCall).padStart(10)].join(' '));
+      }
+    }
+    console.log(`${String(n).padStart(5)} calls: recorded costs ${ratio(median(cpu.recorded), median(cpu.unrecorded))} the unrecorded CPU (median of ${repeats})\n`);
   }
 }

@@ -5,7 +5,7 @@
  * in a child process. Prints loss, CPU and memory per call, and latency
  * percentiles for both, and their ratio.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +16,7 @@ import { LegCapture } from '../src/recording/capture.js';
 import { CaptureGate } from '../src/recording/gate.js';
 import { CaptureClock } from '../src/recording/clock.js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPair, loadEncryptionKey, type KeyEncryptionKey } from '../src/crypto/keys.js';
 import { silentLogger } from '../src/ops/log.js';
@@ -26,18 +26,8 @@ import type { SegmentInfo, SegmentSink, SegmentWriter } from '../src/recording/w
 import { FsStore } from '../src/storage/fs.js';
 import { Spool } from '../src/storage/spool.js';
 import { Uploader } from '../src/storage/uploader.js';
+import { PEER_CORE } from './cores.js';
 import { CountingSink } from './counting-sink.js';
-
-/**
- * With taskset and two or more cores, the system under test runs on core 0 and
- * the far ends on core 1: otherwise both fight for the same cores and the
- * latency figures measure the scheduler more than the relay.
- */
-const PEER_CORE: string | undefined = (() => {
-  if (cpus().length < 2 || spawnSync('sh', ['-c', 'command -v taskset'], { stdio: 'ignore' }).status !== 0) return undefined;
-  spawnSync('taskset', ['-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
-  return '1';
-})();
 
 export interface RelayFigures {
   readonly calls: number;

@@ -110,6 +110,11 @@ export class Sipp {
     }
   }
 
+  /** The SIPp process's id (undefined if it failed to start): the benchmark moves it to its own core. */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   kill(): void {
     if (this.child.exitCode === null) this.child.kill('SIGKILL');
   }
