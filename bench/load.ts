@@ -7,7 +7,7 @@
  *   BENCH_SECONDS=10             length of each relay measurement
  *   BENCH_CALL_STEPS=50,100,200  concurrent SIPp calls per step (whole calls, SIP + pcap audio)
  *   BENCH_CALL_REPEATS=1         pairs of whole-call runs per step, the line unrecorded and recorded
- *   BENCH_RECORD_STEPS=100,250   calls per step for the recording-cost ratio
+ *   BENCH_RECORD_STEPS=100,200   calls per step for the recording-cost ratio (each beside as many relayed-only calls)
  *   BENCH_RECORD_REPEATS=3       rounds of every recording stage per step; the median is the figure
  *
  * An empty list skips its part (BENCH_STEPS= BENCH_CALL_STEPS= for the recording cost alone).
@@ -17,7 +17,8 @@ import { measureCapture } from './capture.js';
 import { measureSealing } from './crypto.js';
 import { measureInbandDtmf } from './inband-dtmf.js';
 import { measureRecording } from './recording.js';
-import { measureRelay, RECORDING_STAGES, type Capturing, type RelayFigures } from './relay.js';
+import { measurePaired, PAIRED_STAGES, type PairedFigures } from './recording-cost.js';
+import { measureRelay, type Capturing, type RelayFigures } from './relay.js';
 
 const steps = (process.env['BENCH_STEPS'] ?? '50,100,200,500').split(',').filter(Boolean).map(Number);
 const callSteps = (process.env['BENCH_CALL_STEPS'] ?? '50,100,200').split(',').filter(Boolean).map(Number);
@@ -81,35 +82,44 @@ for (const r of await measureInbandDtmf()) {
 }
 console.log('');
 
-const recordSteps = (process.env['BENCH_RECORD_STEPS'] ?? '100,250').split(',').filter(Boolean).map(Number);
+const recordSteps = (process.env['BENCH_RECORD_STEPS'] ?? '100,200').split(',').filter(Boolean).map(Number);
 if (recordSteps.length > 0) {
   const repeats = Math.max(1, Number(process.env['BENCH_RECORD_REPEATS'] ?? '3'));
   console.log('recording cost: the same relay load through each stage of the recording path, each stage one step further:');
-  console.log('none (relayed only), capture (gate, 1 s lookback, in-band detection; audio counted), seal (and sealed in memory),');
-  console.log(`spool (and written to the spool), record (and uploaded to an fs store: the gateway). ${repeats} rounds per step, the stages`);
-  console.log('in a rotated order each round; every figure is CPU ms per call per second, as a ratio to that round\'s relayed-only run\n');
-  console.log(`calls  round  ${RECORDING_STAGES.map((s) => s.padStart(14)).join('')}  loss%`);
+  console.log('place (on the call\'s clock with the gate and the 1 s lookback; audio counted), capture (and in-band detection),');
+  console.log('seal (and sealed in memory), spool (and written to the spool), record (and uploaded to an fs store: the gateway).');
+  console.log('Each stage runs in its own process at the same time as a relayed-only process on the same core, so both see the');
+  console.log('same machine; each cell is the stage\'s CPU ms per call per second and its ratio to the relayed-only run beside it.');
+  console.log(`${repeats} rounds per step, the stages in a rotated order each round\n`);
+  console.log(`calls  round  ${PAIRED_STAGES.map((s) => s.padStart(14)).join('')}  relayed-only  loss%`);
   for (const n of recordSteps) {
-    const cpu = new Map<Capturing, number[]>(RECORDING_STAGES.map((s) => [s, []]));
+    const ratios = new Map<Capturing, number[]>(PAIRED_STAGES.map((s) => [s, []]));
+    const relayedCpu: number[] = [];
     for (let k = 0; k < repeats; k++) {
       // Rotating the order keeps a drift in the machine's load from landing on one stage every round.
-      const order = RECORDING_STAGES.map((_, i) => RECORDING_STAGES[(i + k) % RECORDING_STAGES.length] as Capturing);
-      const figures = new Map<Capturing, RelayFigures>();
-      for (const stage of order) figures.set(stage, await measureRelay('recgw', n, seconds, 42000, stage));
-      const relayed = figures.get('none')?.cpuMsPerCallSecond ?? NaN;
-      const cells = RECORDING_STAGES.map((stage) => {
-        const c = figures.get(stage)?.cpuMsPerCallSecond ?? NaN;
-        cpu.get(stage)?.push(c);
-        return `${f2(c)} ${ratio(c, relayed)}`.padStart(14);
+      const order = PAIRED_STAGES.map((_, i) => PAIRED_STAGES[(i + k) % PAIRED_STAGES.length] as Capturing);
+      const figures = new Map<Capturing, PairedFigures>();
+      for (const stage of order) figures.set(stage, await measurePaired(stage, n, seconds));
+      const cells = PAIRED_STAGES.map((stage) => {
+        const f = figures.get(stage);
+        const r = f ? f.recorded.cpuMsPerCallSecond / f.relayed.cpuMsPerCallSecond : NaN;
+        ratios.get(stage)?.push(r);
+        if (f) relayedCpu.push(f.relayed.cpuMsPerCallSecond);
+        return `${f2(f?.recorded.cpuMsPerCallSecond ?? NaN)} ${f2(r)}x`.padStart(14);
       });
-      const loss = Math.max(...[...figures.values()].map((f) => f.lossPct));
-      console.log([String(n).padStart(5), String(k + 1).padStart(6), ' ', cells.join(''), f2(loss).padStart(6)].join(''));
+      const loss = Math.max(...[...figures.values()].flatMap((f) => [f.recorded.lossPct, f.relayed.lossPct]));
+      const relayedRound = median([...figures.values()].map((f) => f.relayed.cpuMsPerCallSecond));
+      console.log([String(n).padStart(5), String(k + 1).padStart(6), ' ', cells.join(''), f2(relayedRound).padStart(14), f2(loss).padStart(7)].join(''));
     }
-    const base = median(cpu.get('none') ?? []);
-    const medians = RECORDING_STAGES.map((stage) => median(cpu.get(stage) ?? []));
-    console.log([String(n).padStart(5), ' median', medians.map((m) => `${f2(m)} ${ratio(m, base)}`.padStart(14)).join('')].join(''));
-    console.log([String(n).padStart(5), '  added', medians.map((m, i) => (i === 0 ? '' : signed(m - (medians[i - 1] ?? NaN))).padStart(14)).join('')].join(''));
-    console.log(`${String(n).padStart(5)} calls: recorded costs ${ratio(medians.at(-1) ?? NaN, base)} the relayed-only CPU (median of the rounds)\n`);
+    const medians = PAIRED_STAGES.map((stage) => median(ratios.get(stage) ?? []));
+    const spread = PAIRED_STAGES.map((stage) => {
+      const rs = ratios.get(stage) ?? [];
+      return `${f2(Math.min(...rs))}-${f2(Math.max(...rs))}`.padStart(14);
+    });
+    console.log([String(n).padStart(5), ' median', medians.map((m) => `${f2(m)}x`.padStart(14)).join(''), f2(median(relayedCpu)).padStart(14)].join(''));
+    console.log([String(n).padStart(5), ' spread', spread.join('')].join(''));
+    console.log([String(n).padStart(5), '  added', medians.map((m, i) => signed(m - (i === 0 ? 1 : (medians[i - 1] ?? NaN))).padStart(14)).join('')].join(''));
+    console.log(`${String(n).padStart(5)} calls: recorded costs ${f2(medians.at(-1) ?? NaN)}x the relayed-only CPU beside it (median of ${repeats} paired rounds)\n`);
   }
 }
 

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { bridge, MediaLeg } from '../src/media/leg.js';
 import { PortAllocator } from '../src/media/ports.js';
 import { InbandDtmfDetector } from '../src/media/inband-dtmf.js';
-import { LegCapture } from '../src/recording/capture.js';
+import { LegCapture, type ToneEvents } from '../src/recording/capture.js';
 import { CaptureGate } from '../src/recording/gate.js';
 import { CaptureClock } from '../src/recording/clock.js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -54,13 +54,13 @@ const LOOKBACK_MS = 1000;
 
 /**
  * What the recgw relay does with each leg's audio, each a stage further than
- * the one before: nothing; `capture` (gate, lookback, in-band detection, the
- * audio counted); `seal` (and sealed into the segment format in memory);
+ * the one before: nothing; `place` (placed on the call's clock with the gate
+ * and the lookback, the audio counted); `capture` (and in-band detection); `seal` (and sealed into the segment format in memory);
  * `spool` (and written to the spool); `record` (and uploaded to an fs store,
  * as the gateway does).
  */
-export type Capturing = 'none' | 'capture' | 'seal' | 'spool' | 'record';
-export const RECORDING_STAGES: readonly Capturing[] = ['none', 'capture', 'seal', 'spool', 'record'];
+export type Capturing = 'none' | 'place' | 'capture' | 'seal' | 'spool' | 'record';
+export const RECORDING_STAGES: readonly Capturing[] = ['none', 'place', 'capture', 'seal', 'spool', 'record'];
 
 /** Where a stage's captured audio goes. */
 export interface AudioSinks {
@@ -79,6 +79,7 @@ export async function audioSinks(capturing: Capturing): Promise<AudioSinks | und
   switch (capturing) {
     case 'none':
       return undefined;
+    case 'place':
     case 'capture':
       return { open: () => new CountingSink(), close: () => Promise.resolve() };
     case 'seal': {
@@ -131,7 +132,7 @@ async function recgwSystem(calls: number, base: number, capturing: Capturing): P
     const b = await MediaLeg.open(allocator, { name: 'agent', address: '127.0.0.1' });
     bridge(a, b);
     // As a recorded call runs in the gateway: one gate per call, the default 1 s lookback, and the
-    // in-band DTMF detector on every leg (redactDtmf is on by default).
+    // in-band DTMF detector on every leg (redactDtmf is on by default) from `capture` on.
     const gate = new CaptureGate({ startedAt: new Date(), holdbackSamples: (200 + LOOKBACK_MS) * 8, redactDtmf: true, dtmfQuietMs: 3000 });
     for (const leg of [a, b]) {
       legs.push(leg);
@@ -147,7 +148,7 @@ async function recgwSystem(calls: number, base: number, capturing: Capturing): P
         gate,
         leg: leg.name,
         telephoneEventPayloadType: 101,
-        toneDetector: (events) => new InbandDtmfDetector('PCMA', events),
+        ...(capturing === 'place' ? {} : { toneDetector: (events: ToneEvents) => new InbandDtmfDetector('PCMA', events) }),
       });
       clock.add(capture);
       captures.push(capture);
