@@ -55,9 +55,9 @@ const LOOKBACK_MS = 1000;
 /**
  * What the recgw relay does with each leg's audio, each a stage further than
  * the one before: nothing; `place` (placed on the call's clock with the gate
- * and the lookback, the audio counted); `capture` (and in-band detection); `seal` (and sealed into the segment format in memory);
- * `spool` (and written to the spool); `record` (and uploaded to an fs store,
- * as the gateway does).
+ * and the lookback, the audio counted); `capture` (and in-band detection);
+ * `seal` (and sealed into the segment format in memory); `spool` (and written
+ * to the spool); `record` (and uploaded to an fs store, as the gateway does).
  */
 export type Capturing = 'none' | 'place' | 'capture' | 'seal' | 'spool' | 'record';
 export const RECORDING_STAGES: readonly Capturing[] = ['none', 'place', 'capture', 'seal', 'spool', 'record'];
