@@ -6,14 +6,13 @@
  * frequency and the same steal, so their ratio holds still where two runs one
  * after the other do not: on this kind of shared machine a relayed-only run
  * alone moved by a fifth from one run to the next, while the paired ratio of
- * the same recorded stage stayed within a few percent.
+ * each stage stayed within about 0.1 of its median.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { RECORDING_STAGES, type Capturing, type RelayFigures } from './relay.js';
 
 export interface PairedFigures {
-  readonly stage: Capturing;
   /** The stage, measured while the relayed-only run below ran beside it. */
   readonly recorded: RelayFigures;
   readonly relayed: RelayFigures;
@@ -45,7 +44,7 @@ const PAIRED_PORT_BASE = 20000;
 /** One stage beside a relayed-only run, started together; the two use port ranges apart. */
 export async function measurePaired(stage: Capturing, calls: number, seconds: number): Promise<PairedFigures> {
   const [relayed, recorded] = await Promise.all([runChild('none', calls, seconds, PAIRED_PORT_BASE), runChild(stage, calls, seconds, PAIRED_PORT_BASE + 4 * calls + 200)]);
-  return { stage, recorded, relayed };
+  return { recorded, relayed };
 }
 
 /** The stages after `none`, in the ladder's order. */
