@@ -10,7 +10,7 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { RECORDING_STAGES, type Capturing, type RelayFigures } from './relay.js';
+import { RECORDING_STAGES, relayPortSpan, type Capturing, type RelayFigures } from './relay.js';
 
 export interface PairedFigures {
   /** The stage, measured while the relayed-only run below ran beside it. */
@@ -43,7 +43,7 @@ const PAIRED_PORT_BASE = 20000;
 
 /** One stage beside a relayed-only run, started together; the two use port ranges apart. */
 export async function measurePaired(stage: Capturing, calls: number, seconds: number): Promise<PairedFigures> {
-  const [relayed, recorded] = await Promise.all([runChild('none', calls, seconds, PAIRED_PORT_BASE), runChild(stage, calls, seconds, PAIRED_PORT_BASE + 4 * calls + 200)]);
+  const [relayed, recorded] = await Promise.all([runChild('none', calls, seconds, PAIRED_PORT_BASE), runChild(stage, calls, seconds, PAIRED_PORT_BASE + relayPortSpan(calls) + 200)]);
   return { recorded, relayed };
 }
 

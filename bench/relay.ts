@@ -120,8 +120,13 @@ async function recordingWriter(upload = true): Promise<{ writer: SegmentWriter; 
   };
 }
 
+/** The ports a recgw system of `calls` calls may take from its base: an RTP and RTCP pair per leg, and a few spare. */
+export function relayPortSpan(calls: number): number {
+  return calls * 4 + 10;
+}
+
 async function recgwSystem(calls: number, base: number, capturing: Capturing): Promise<System> {
-  const allocator = new PortAllocator({ address: '127.0.0.1', portMin: base, portMax: base + calls * 4 + 10 });
+  const allocator = new PortAllocator({ address: '127.0.0.1', portMin: base, portMax: base + relayPortSpan(calls) });
   const clock = new CaptureClock();
   const legs: MediaLeg[] = [];
   const captures: LegCapture[] = [];
