@@ -26,6 +26,7 @@ import type { SegmentInfo, SegmentSink, SegmentWriter } from '../src/recording/w
 import { FsStore } from '../src/storage/fs.js';
 import { Spool } from '../src/storage/spool.js';
 import { Uploader } from '../src/storage/uploader.js';
+import { UPLOAD_SLOTS } from '../src/recording/pipeline.js';
 import { PEER_CORE } from './cores.js';
 import { CountingSink } from './counting-sink.js';
 
@@ -106,7 +107,7 @@ async function recordingWriter(upload = true): Promise<{ writer: SegmentWriter; 
   const keys = generateKeyPair(join(dir, 'keys'));
   const spool = new Spool({ dir: join(dir, 'spool'), maxBytes: 1 << 30 });
   await spool.open();
-  const uploader = upload ? new Uploader({ spool, store: new FsStore({ dir: join(dir, 'store') }), concurrency: 16 }) : undefined;
+  const uploader = upload ? new Uploader({ spool, store: new FsStore({ dir: join(dir, 'store') }), ...UPLOAD_SLOTS }) : undefined;
   await uploader?.start();
   const writer = new EncryptedSegmentWriter({ spool, kek: loadEncryptionKey({ publicKey: keys.publicKeyFile }), log: silentLogger(), retentionDays: () => 90, objectLock: false });
   return {

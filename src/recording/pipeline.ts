@@ -33,6 +33,16 @@ export interface RecordingPipeline {
   stop(drainMs?: number): Promise<void>;
 }
 
+/**
+ * The uploader's slots. Each live call streams two legs, so sixteen tails keep
+ * eight calls streaming while they run; every other call's segments go up as
+ * each is sealed (at the segment rollover and at the end of the call), on
+ * slots of their own, so they never wait for a streaming call to end. Tails
+ * are bounded because each holds a store upload open (S3 buffers up to a part
+ * in memory) for as long as its segment lasts.
+ */
+export const UPLOAD_SLOTS = { concurrency: 8, liveConcurrency: 16 } as const;
+
 /** With no key configured, a pair is made once in keyDir and the newest public key is used. */
 function encryptionKey(config: GatewayConfig['encryption'], log: Logger): KeyEncryptionKey {
   if (config.publicKey !== undefined || config.keyFile !== undefined) {
@@ -77,8 +87,7 @@ export async function startRecordingPipeline(config: GatewayConfig, log: Logger)
   const store = await openStore(config.storage, log.child({ component: 'store' }));
   const spool = new Spool({ dir: config.spool.dir, maxBytes: config.spool.maxBytes, logger: log.child({ component: 'spool' }) });
   await spool.open();
-  // Each live call streams two legs; sixteen uploads at once keeps eight calls streaming while they run.
-  const uploader = new Uploader({ spool, store, logger: log.child({ component: 'uploader' }), recover: cutTornTail, concurrency: 16 });
+  const uploader = new Uploader({ spool, store, logger: log.child({ component: 'uploader' }), recover: cutTornTail, ...UPLOAD_SLOTS });
   await uploader.start();
   const retention = new Map(config.lines.map((l) => [l.name, l.retentionDays]));
   const writer = new EncryptedSegmentWriter({

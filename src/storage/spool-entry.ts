@@ -52,6 +52,8 @@ export interface SpoolEntry {
 export interface EntryOwner {
   readonly log: Logger;
   resized(delta: number): void;
+  /** The seal marker is down: the entry holds its final bytes. */
+  sealed(entry: SpoolFile): void;
   removed(entry: SpoolFile): void;
 }
 
@@ -220,6 +222,7 @@ export class SpoolFile implements SpoolEntry, TailSource {
     }
     this._sealed = true;
     this.changed();
+    this.owner.sealed(this);
   }
 
   tail(opts?: TailOptions): Readable {

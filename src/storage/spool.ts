@@ -28,6 +28,8 @@ export interface SpoolOptions {
 export interface SpoolEvents {
   /** A new entry was created; the uploader starts streaming it at once. */
   entry: (e: SpoolEntry) => void;
+  /** An entry was sealed: it holds its final bytes, and a plain upload of it can start. */
+  sealed: (e: SpoolEntry) => void;
 }
 
 const ID = /^[0-9a-z]{9}-[0-9a-f]{12}$/;
@@ -69,6 +71,7 @@ export class Spool extends TypedEmitter<SpoolEvents> {
       resized: (delta) => {
         this.used += delta;
       },
+      sealed: (entry) => this.safeEmit('sealed', entry),
       removed: (entry) => {
         if (this.live.delete(entry.id)) this.used -= entry.size;
       },

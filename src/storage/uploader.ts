@@ -10,6 +10,12 @@
  * then, as a new tail if the call still runs. Nothing is ever resumed midway,
  * so no store needs to support partial objects.
  *
+ * A tail may hold its upload for as long as a call lasts, so tails and
+ * sealed entries have upload slots of their own: however many calls are
+ * streaming, a sealed entry (a finished segment, a crash leftover, the backlog
+ * of an outage) never waits behind them. A live entry that finds every tail
+ * slot taken waits, and is uploaded whole once it is sealed.
+ *
  * A slow or dead store never reaches the caller's append: the spool just
  * grows, and `spool.full` says when that becomes a problem.
  */
@@ -42,8 +48,10 @@ export interface UploaderOptions {
    * it (a torn tail). The uploader seals the entry afterwards.
    */
   recover?: (entry: SpoolEntry) => Promise<void>;
-  /** Uploads at once, tails included. Default 4. */
+  /** Uploads of sealed entries at once. Default 4. */
   concurrency?: number;
+  /** Live entries streamed at once, as tails of their growing files; beside `concurrency`. Default: as `concurrency`. */
+  liveConcurrency?: number;
   /** How much of a live entry waits before it is read and sent on. Default 32 KiB; at most 64 KiB. */
   liveReadBytes?: number;
 }
@@ -61,8 +69,10 @@ export interface UploaderStats {
   readonly retrying: number;
   /** Entries waiting for a free upload slot. */
   readonly queued: number;
-  /** Entries being uploaded now. */
+  /** Entries being uploaded now, tails included. */
   readonly uploading: number;
+  /** Of those, live entries being streamed as they grow. */
+  readonly streaming: number;
   readonly bytesUploaded: number;
   /** Failed attempts since the store last took an upload: above 0, the store is failing now. */
   readonly failuresSinceSuccess: number;
@@ -91,6 +101,9 @@ export class Uploader extends TypedEmitter<UploaderEvents> {
   private readonly backoff: BackoffOptions;
   private readonly recover: ((entry: SpoolEntry) => Promise<void>) | undefined;
   private readonly concurrency: number;
+  private readonly liveConcurrency: number;
+  /** Attempts under way that started as tails of live entries; the rest of inFlight are sealed uploads. */
+  private streaming = 0;
 
   private running = false;
   private readonly jobs = new Map<string, Job>();
@@ -103,6 +116,8 @@ export class Uploader extends TypedEmitter<UploaderEvents> {
   /** Failed attempts since the last success: non-zero means the store is (or was) down. */
   private failuresSinceSuccess = 0;
   private readonly onEntry = (entry: SpoolEntry): void => this.track(entry);
+  /** A queued live entry that is sealed now may take a sealed entry's slot. */
+  private readonly onSealed = (): void => this.pump();
   /** Keys whose recordings were discarded (an opt-out): never uploaded again, whatever the spool holds. */
   private readonly forgotten = new Set<string>();
   private readonly liveReadBytes: number;
@@ -115,6 +130,7 @@ export class Uploader extends TypedEmitter<UploaderEvents> {
     this.backoff = opts.backoff ?? DEFAULT_BACKOFF;
     this.recover = opts.recover;
     this.concurrency = Math.max(1, Math.floor(opts.concurrency ?? 4));
+    this.liveConcurrency = Math.max(1, Math.floor(opts.liveConcurrency ?? this.concurrency));
     this.liveReadBytes = opts.liveReadBytes ?? LIVE_READ_BYTES;
   }
 
@@ -127,6 +143,7 @@ export class Uploader extends TypedEmitter<UploaderEvents> {
       retrying,
       queued: this.queue.length,
       uploading: this.inFlight.size,
+      streaming: this.streaming,
       bytesUploaded: this.bytesUploaded,
       failuresSinceSuccess: this.failuresSinceSuccess,
     };
@@ -141,6 +158,7 @@ export class Uploader extends TypedEmitter<UploaderEvents> {
     if (this.running) return;
     this.running = true;
     this.spool.on('entry', this.onEntry);
+    this.spool.on('sealed', this.onSealed);
     const found = this.spool.entries();
     this.log.info({ store: this.store.location, entries: found.length }, 'uploader started');
     for (const entry of found) {
@@ -191,14 +209,21 @@ export class Uploader extends TypedEmitter<UploaderEvents> {
     this.pump();
   }
 
+  /** Starts what the free slots allow, oldest first within each kind: sealed entries on theirs, tails on theirs. */
   private pump(): void {
-    while (this.running && this.inFlight.size < this.concurrency && this.queue.length > 0) {
-      // A sealed entry finishes quickly and frees spool space; a tail may hold its slot for a whole call.
-      const sealed = this.queue.findIndex((j) => j.entry.sealed);
-      const [job] = this.queue.splice(sealed >= 0 ? sealed : 0, 1);
+    while (this.running && this.queue.length > 0) {
+      const uploads = this.inFlight.size - this.streaming;
+      let at = uploads < this.concurrency ? this.queue.findIndex((j) => j.entry.sealed) : -1;
+      if (at < 0 && this.streaming < this.liveConcurrency) at = this.queue.findIndex((j) => !j.entry.sealed);
+      if (at < 0) return;
+      const [job] = this.queue.splice(at, 1);
       if (!job) return;
+      // A tail keeps its slot until its attempt ends, even once its entry is sealed meanwhile.
+      const live = !job.entry.sealed;
+      if (live) this.streaming++;
       const run: Promise<void> = this.attempt(job).finally(() => {
         this.inFlight.delete(run);
+        if (live) this.streaming--;
         // Checked here, not in attempt(), so stats are settled when drain() resolves.
         this.checkDrained();
         this.pump();
@@ -298,6 +323,7 @@ export class Uploader extends TypedEmitter<UploaderEvents> {
     if (!this.running) return;
     this.running = false;
     this.spool.off('entry', this.onEntry);
+    this.spool.off('sealed', this.onSealed);
     for (const job of this.jobs.values()) {
       if (job.timer) clearTimeout(job.timer);
       job.timer = null;

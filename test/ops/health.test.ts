@@ -14,7 +14,7 @@ const calls = new Map([
   ['b', {}],
 ]);
 const uploads = (failuresSinceSuccess: number): { stats: UploaderStats } => ({
-  stats: { uploaded: 5, failures: 6, failuresSinceSuccess, retrying: 1, queued: 0, uploading: 1, bytesUploaded: 1000 },
+  stats: { uploaded: 5, failures: 6, failuresSinceSuccess, retrying: 1, queued: 0, uploading: 1, streaming: 1, bytesUploaded: 1000 },
 });
 
 test('health: the counters as they are, and ok while the spool has room and the store takes uploads', async (t) => {

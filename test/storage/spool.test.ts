@@ -52,7 +52,9 @@ test('a tail streams the bytes while they are appended and ends after seal', asy
   const dir = await spoolDir(t);
   const spool = await openSpool(t, dir);
   const created: string[] = [];
+  const sealed: string[] = [];
   spool.on('entry', (e) => created.push(e.id));
+  spool.on('sealed', (e) => sealed.push(e.id));
   const entry = spool.create(meta(1));
   assert.deepEqual(created, [entry.id], "'entry' is emitted on create");
   const tail = reader(entry.tail()); // before the file even exists
@@ -67,8 +69,11 @@ test('a tail streams the bytes while they are appended and ends after seal', asy
   await until(() => tail.bytes().length === first.length + second.length, 'the second chunk');
   assert.equal(ended, false, 'an unsealed entry keeps the tail open');
   assert.equal(entry.sealed, false);
+  assert.deepEqual(sealed, []);
   await entry.seal();
   assert.equal(entry.sealed, true);
+  await entry.seal();
+  assert.deepEqual(sealed, [entry.id], "'sealed' is emitted once, when the marker is down");
   assert.deepEqual(await tail.ended, Buffer.concat([first, second]));
   // A tail opened after the seal reads the whole entry and ends.
   assert.deepEqual(await reader(entry.tail()).ended, Buffer.concat([first, second]));

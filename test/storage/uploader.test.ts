@@ -100,6 +100,7 @@ test('entries stream to the store while written, arrive whole with their tags, a
   const caller = r.spool.create(meta('call-1', 'caller'));
   const agent = r.spool.create(meta('call-1', 'agent'));
   assert.equal(uploader.stats.uploading, 2, 'both start at once');
+  assert.equal(uploader.stats.streaming, 2, 'as tails of the growing files');
   const callerBytes = Buffer.alloc(40_000, 0x11);
   const agentBytes = Buffer.alloc(24_000, 0x22);
   caller.append(callerBytes.subarray(0, 30_000));
@@ -111,7 +112,7 @@ test('entries stream to the store while written, arrive whole with their tags, a
   agent.append(agentBytes.subarray(8_000));
   await Promise.all([caller.seal(), agent.seal()]);
   assert.equal(await uploader.drain(20_000), true);
-  assert.deepEqual(uploader.stats, { uploaded: 2, failures: 0, retrying: 0, queued: 0, uploading: 0, bytesUploaded: 64_000, failuresSinceSuccess: 0 }, 'settled when drain resolves');
+  assert.deepEqual(uploader.stats, { uploaded: 2, failures: 0, retrying: 0, queued: 0, uploading: 0, streaming: 0, bytesUploaded: 64_000, failuresSinceSuccess: 0 }, 'settled when drain resolves');
 
   for (const [entry, bytes] of [
     [caller, callerBytes],
@@ -284,25 +285,61 @@ test('stop() aborts uploads under way and keeps the entries; a new uploader resu
   assert.deepEqual(await objectBytes(r.store, later.meta.key), Buffer.from('made while stopped'));
 });
 
-test('concurrency bounds the uploads under way; the rest wait their turn, sealed entries first', async (t) => {
+test('concurrency bounds the uploads of sealed entries, liveConcurrency the tails; each waits for a slot of its own kind', async (t) => {
   const r = await rig(t);
-  const uploader = r.uploader({ concurrency: 1 });
+  const uploader = r.uploader({ concurrency: 1, liveConcurrency: 1 });
   const uploaded = record(uploader, 'uploaded');
   await uploader.start();
   const a = r.spool.create(meta('call-8'));
   const b = r.spool.create(meta('call-9'));
   const c = r.spool.create(meta('call-10'));
   assert.equal(uploader.stats.uploading, 1);
+  assert.equal(uploader.stats.streaming, 1, 'a streams; b and c find the one tail slot taken');
   assert.equal(uploader.stats.queued, 2);
   for (const [i, e] of [a, b, c].entries()) e.append(Buffer.alloc(1000 * (i + 1), i));
+  // Sealed, c takes the slot of sealed entries at once: it never waits for a's call to end.
   await c.seal();
-  await a.seal();
-  await until(() => uploaded.length === 2, 'a, then the sealed c ahead of b');
+  await until(() => uploaded.length === 1, 'the sealed c while a still streams');
   assert.deepEqual(
     uploaded.map((u) => u.key),
-    [a.meta.key, c.meta.key],
+    [c.meta.key],
   );
+  assert.equal(a.sealed, false);
+  assert.equal(uploader.stats.streaming, 1);
+  await a.seal();
+  await until(() => uploaded.length === 2, "a's tail completes");
+  // a's tail slot is free now: the live b streams in it.
+  await until(() => uploader.stats.streaming === 1 && uploader.stats.queued === 0, 'b streaming');
   await b.seal();
   assert.equal(await uploader.drain(20_000), true);
+  assert.deepEqual(
+    uploaded.map((u) => u.key),
+    [c.meta.key, a.meta.key, b.meta.key],
+  );
   assert.equal(uploader.stats.bytesUploaded, 6000);
+  assert.equal(uploader.stats.streaming, 0);
+});
+
+test('with every tail slot held by long calls, finished segments of other calls still reach the store while those calls run', async (t) => {
+  const r = await rig(t);
+  const uploader = r.uploader({ concurrency: 2, liveConcurrency: 2 });
+  const uploaded = record(uploader, 'uploaded');
+  await uploader.start();
+  // Two long calls' legs take both tail slots and keep them.
+  const long = [r.spool.create(meta('long-1', 'caller')), r.spool.create(meta('long-1', 'agent'))];
+  for (const e of long) e.append(Buffer.alloc(500, 1));
+  assert.equal(uploader.stats.streaming, 2);
+  // Twenty more legs: each written and sealed (a segment rollover, a call that ended).
+  const short = Array.from({ length: 20 }, (_, i) => r.spool.create(meta(`short-${i}`)));
+  for (const [i, e] of short.entries()) {
+    e.append(Buffer.alloc(300 + i, i));
+    await e.seal();
+  }
+  await until(() => uploaded.length === short.length, 'every sealed segment uploaded');
+  for (const [i, e] of short.entries()) assert.deepEqual(await objectBytes(r.store, e.meta.key), Buffer.alloc(300 + i, i), e.meta.key);
+  assert.equal(uploader.stats.streaming, 2, 'the long calls are still streaming');
+  assert.ok(long.every((e) => !e.sealed));
+  for (const e of long) await e.seal();
+  assert.equal(await uploader.drain(20_000), true);
+  assert.equal(uploaded.length, 22);
 });
