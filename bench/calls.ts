@@ -14,6 +14,7 @@ import { SCENARIO_DIR, SIPP_PCAP_DIR, Sipp } from '../src/cli/sipp.js';
 import { parseConfig } from '../src/config/load.js';
 import { startGateway } from '../src/main.js';
 import { silentLogger } from '../src/ops/log.js';
+import { runBenchChild } from './child.js';
 import { toPeerCore } from './cores.js';
 
 export interface CallFigures {
@@ -149,4 +150,23 @@ export async function measureCalls(calls: number, seconds: number, portBase: num
     cpuMsPerCallSecond: (cpu.user + cpu.system) / 1000 / calls / wallS,
     memKiBPerCall: Math.max(0, memPeak - memBefore) / 1024 / calls,
   };
+}
+
+/** The ports a gateway of `calls` calls takes from its base: RTP pairs and a few spare above, SIPp's media 1000 and 2000 below. */
+function callsPortSpan(calls: number): number {
+  return calls * 4 + 2200;
+}
+
+/** Below the kernel's ephemeral ports, where SIPp's and the gateway's SIP sockets bind. */
+const PAIRED_CALLS_PORT_BASE = 22000;
+
+/**
+ * The same calls unrecorded and recorded at the same time, each gateway in a
+ * process of its own on the same core with its own SIPp on the peer core, so
+ * both see the same machine (as the recording-cost ladder pairs its stages).
+ */
+export async function measureCallsPaired(calls: number, seconds: number): Promise<Record<CallRecording, CallFigures>> {
+  const run = (recording: CallRecording, base: number): Promise<CallFigures> => runBenchChild<CallFigures>('./calls-child.ts', [recording, String(calls), String(seconds), String(base)]);
+  const [unrecorded, recorded] = await Promise.all([run('unrecorded', PAIRED_CALLS_PORT_BASE), run('recorded', PAIRED_CALLS_PORT_BASE + callsPortSpan(calls))]);
+  return { unrecorded, recorded };
 }

@@ -6,13 +6,13 @@
  *   BENCH_STEPS=50,100,200,500   concurrent calls per step
  *   BENCH_SECONDS=10             length of each relay measurement
  *   BENCH_CALL_STEPS=50,100,200  concurrent SIPp calls per step (whole calls, SIP + pcap audio)
- *   BENCH_CALL_REPEATS=1         pairs of whole-call runs per step, the line unrecorded and recorded
+ *   BENCH_CALL_REPEATS=1         paired rounds of whole calls per step, the line unrecorded and recorded at the same time
  *   BENCH_RECORD_STEPS=100,200   calls per step for the recording-cost ratio (each beside as many relayed-only calls)
  *   BENCH_RECORD_REPEATS=3       rounds of every recording stage per step; the median is the figure
  *
  * An empty list skips its part (BENCH_STEPS= BENCH_CALL_STEPS= for the recording cost alone).
  */
-import { measureCalls, type CallRecording } from './calls.js';
+import { measureCallsPaired } from './calls.js';
 import { measureCapture } from './capture.js';
 import { measureSealing } from './crypto.js';
 import { measureInbandDtmf } from './inband-dtmf.js';
@@ -126,20 +126,19 @@ if (recordSteps.length > 0) {
 if (callSteps.length > 0) {
   const repeats = Math.max(1, Number(process.env['BENCH_CALL_REPEATS'] ?? '1'));
   console.log(`whole calls: SIPp trunk and agent queue (on their own core), N concurrent calls with pcap audio both ways, through the gateway;`);
-  console.log(`the same line unrecorded and recorded (announced, captured, sealed, spooled, uploaded to an fs store), ${repeats} alternating pair(s) per step;`);
-  console.log(`CPU over ${seconds} s once every call is answered\n`);
+  console.log(`the same line unrecorded and recorded (announced, captured, sealed, spooled, uploaded to an fs store), each gateway in its own`);
+  console.log(`process at the same time on the same core, ${repeats} paired round(s) per step; CPU over ${seconds} s once every call is answered\n`);
   console.log('calls  line        completed  failed  packets expected  relayed   loss%  dropped-src  cpu ms/c/s  mem KiB/c');
-  let callBase = 44000;
   for (const n of callSteps) {
-    const cpu: Record<CallRecording, number[]> = { unrecorded: [], recorded: [] };
+    const ratios: number[] = [];
     for (let k = 0; k < repeats; k++) {
-      for (const recording of k % 2 === 0 ? (['unrecorded', 'recorded'] as const) : (['recorded', 'unrecorded'] as const)) {
-        const r = await measureCalls(n, seconds, callBase, recording);
-        callBase = callBase + 4 * n + 300 > 60000 ? 44000 : callBase + 4 * n + 300;
-        cpu[recording].push(r.cpuMsPerCallSecond);
+      const pair = await measureCallsPaired(n, seconds);
+      for (const recording of ['unrecorded', 'recorded'] as const) {
+        const r = pair[recording];
         console.log([String(r.calls).padStart(5), ` ${recording.padEnd(10)}`, String(r.completed).padStart(10), String(r.failed).padStart(7), String(r.packetsExpected).padStart(17), String(r.packetsRelayed).padStart(8), f2(r.lossPct).padStart(7), String(r.droppedSource).padStart(12), f2(r.cpuMsPerCallSecond).padStart(11), f1(r.memKiBPerCall).padStart(10)].join(' '));
       }
+      ratios.push(pair.recorded.cpuMsPerCallSecond / pair.unrecorded.cpuMsPerCallSecond);
     }
-    console.log(`${String(n).padStart(5)} calls: recorded costs ${ratio(median(cpu.recorded), median(cpu.unrecorded))} the unrecorded CPU (median of ${repeats})\n`);
+    console.log(`${String(n).padStart(5)} calls: recorded costs ${f2(median(ratios))}x the unrecorded CPU beside it (median of ${repeats} paired round(s): ${ratios.map(f2).join(', ')})\n`);
   }
 }

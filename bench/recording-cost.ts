@@ -8,8 +8,7 @@
  * alone moved by a fifth from one run to the next, while the paired ratio of
  * each stage stayed within about 0.1 of its median.
  */
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { runBenchChild } from './child.js';
 import { RECORDING_STAGES, relayPortSpan, type Capturing, type RelayFigures } from './relay.js';
 
 export interface PairedFigures {
@@ -18,21 +17,8 @@ export interface PairedFigures {
   readonly relayed: RelayFigures;
 }
 
-const child = fileURLToPath(new URL('./relay-child.ts', import.meta.url));
-
 function runChild(stage: Capturing, calls: number, seconds: number, portBase: number): Promise<RelayFigures> {
-  return new Promise((resolve, reject) => {
-    // Inherits this process's core (the system under test's); its far ends move to the peer core.
-    const p = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', child, stage, String(calls), String(seconds), String(portBase)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    p.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
-    p.on('error', reject);
-    p.on('exit', (code) => {
-      const line = out.trim().split('\n').at(-1) ?? '';
-      if (code !== 0 || !line.startsWith('{')) reject(new Error(`relay child for ${stage} exited ${String(code)}: ${out.slice(-500)}`));
-      else resolve(JSON.parse(line) as RelayFigures);
-    });
-  });
+  return runBenchChild<RelayFigures>('./relay-child.ts', [stage, String(calls), String(seconds), String(portBase)]);
 }
 
 /**
