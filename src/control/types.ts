@@ -56,5 +56,5 @@ export interface HealthView {
   refused: { notTrunk: number; noLine: number; recordingUnavailable: number };
   /** Absent when the gateway records into memory only (tests). */
   spool?: { usedBytes: number; maxBytes: number; entries: number; full: boolean };
-  uploads?: { uploaded: number; failures: number; failuresSinceSuccess: number; retrying: number; queued: number; uploading: number; streaming: number };
+  uploads?: { uploaded: number; failures: number; failuresSinceSuccess: number; retrying: number; queued: number; waitingLive: number; uploading: number; streaming: number };
 }

@@ -67,8 +67,10 @@ export interface UploaderStats {
   readonly failures: number;
   /** Entries waiting out a backoff. */
   readonly retrying: number;
-  /** Entries waiting for a free upload slot. */
+  /** Sealed entries waiting for an upload slot: the backlog. Above 0 for long, the store takes uploads slower than calls make them. */
   readonly queued: number;
+  /** Live entries with no tail slot: each goes up whole once it is sealed. Normal with more calls than tail slots. */
+  readonly waitingLive: number;
   /** Entries being uploaded now, tails included. */
   readonly uploading: number;
   /** Of those, live entries being streamed as they grow. */
@@ -137,11 +139,14 @@ export class Uploader extends TypedEmitter<UploaderEvents> {
   get stats(): UploaderStats {
     let retrying = 0;
     for (const job of this.jobs.values()) if (job.timer) retrying++;
+    let waitingLive = 0;
+    for (const job of this.queue) if (!job.entry.sealed) waitingLive++;
     return {
       uploaded: this.uploaded,
       failures: this.failures,
       retrying,
-      queued: this.queue.length,
+      queued: this.queue.length - waitingLive,
+      waitingLive,
       uploading: this.inFlight.size,
       streaming: this.streaming,
       bytesUploaded: this.bytesUploaded,

@@ -112,7 +112,7 @@ test('entries stream to the store while written, arrive whole with their tags, a
   agent.append(agentBytes.subarray(8_000));
   await Promise.all([caller.seal(), agent.seal()]);
   assert.equal(await uploader.drain(20_000), true);
-  assert.deepEqual(uploader.stats, { uploaded: 2, failures: 0, retrying: 0, queued: 0, uploading: 0, streaming: 0, bytesUploaded: 64_000, failuresSinceSuccess: 0 }, 'settled when drain resolves');
+  assert.deepEqual(uploader.stats, { uploaded: 2, failures: 0, retrying: 0, queued: 0, waitingLive: 0, uploading: 0, streaming: 0, bytesUploaded: 64_000, failuresSinceSuccess: 0 }, 'settled when drain resolves');
 
   for (const [entry, bytes] of [
     [caller, callerBytes],
@@ -295,7 +295,8 @@ test('concurrency bounds the uploads of sealed entries, liveConcurrency the tail
   const c = r.spool.create(meta('call-10'));
   assert.equal(uploader.stats.uploading, 1);
   assert.equal(uploader.stats.streaming, 1, 'a streams; b and c find the one tail slot taken');
-  assert.equal(uploader.stats.queued, 2);
+  assert.equal(uploader.stats.waitingLive, 2);
+  assert.equal(uploader.stats.queued, 0, 'no backlog: nothing sealed waits');
   for (const [i, e] of [a, b, c].entries()) e.append(Buffer.alloc(1000 * (i + 1), i));
   // Sealed, c takes the slot of sealed entries at once: it never waits for a's call to end.
   await c.seal();
@@ -309,7 +310,7 @@ test('concurrency bounds the uploads of sealed entries, liveConcurrency the tail
   await a.seal();
   await until(() => uploaded.length === 2, "a's tail completes");
   // a's tail slot is free now: the live b streams in it.
-  await until(() => uploader.stats.streaming === 1 && uploader.stats.queued === 0, 'b streaming');
+  await until(() => uploader.stats.streaming === 1 && uploader.stats.waitingLive === 0, 'b streaming');
   await b.seal();
   assert.equal(await uploader.drain(20_000), true);
   assert.deepEqual(
@@ -331,10 +332,9 @@ test('with every tail slot held by long calls, finished segments of other calls 
   assert.equal(uploader.stats.streaming, 2);
   // Twenty more legs: each written and sealed (a segment rollover, a call that ended).
   const short = Array.from({ length: 20 }, (_, i) => r.spool.create(meta(`short-${i}`)));
-  for (const [i, e] of short.entries()) {
-    e.append(Buffer.alloc(300 + i, i));
-    await e.seal();
-  }
+  for (const [i, e] of short.entries()) e.append(Buffer.alloc(300 + i, i));
+  assert.equal(uploader.stats.waitingLive, 20, 'no tail slot for them while they are written');
+  for (const e of short) await e.seal();
   await until(() => uploaded.length === short.length, 'every sealed segment uploaded');
   for (const [i, e] of short.entries()) assert.deepEqual(await objectBytes(r.store, e.meta.key), Buffer.alloc(300 + i, i), e.meta.key);
   assert.equal(uploader.stats.streaming, 2, 'the long calls are still streaming');
