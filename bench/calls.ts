@@ -29,6 +29,14 @@ export interface CallFigures {
   readonly memKiBPerCall: number;
 }
 
+/** A gateway's RTP range from its port base: a pair per leg and spare. */
+function rtpPortSpan(calls: number): number {
+  return calls * 4 + 100;
+}
+
+/** SIPp's media ports, this far below the gateway's RTP range. */
+const SIPP_MEDIA_BELOW = { agent: 1000, caller: 2000 } as const;
+
 /** A pcap of `repeat` back-to-back copies of the sip-tester speech pcap, with continuous RTP sequence, timestamp and capture times. */
 function longPcap(path: string, repeat: number): number {
   const src = readFileSync(join(SIPP_PCAP_DIR, 'g711a.pcap'));
@@ -94,7 +102,7 @@ export async function measureCalls(calls: number, seconds: number, portBase: num
   const config = parseConfig(
     {
       sip: { port: sipPort, timers: { t1: 500, t2: 4000, t4: 5000 } },
-      rtp: { portMin: portBase, portMax: portBase + calls * 4 + 100 },
+      rtp: { portMin: portBase, portMax: portBase + rtpPortSpan(calls) },
       lines: [{ number: '1000', name: 'bench', target: `sip:queue@127.0.0.1:${agentPort}`, record: recording === 'recorded' ? 'always' : 'never', announcement: { mode: 'early' } }],
       storage: { kind: 'fs', dir: join(dir, 'store') },
       spool: { dir: join(dir, 'spool') },
@@ -120,8 +128,8 @@ export async function measureCalls(calls: number, seconds: number, portBase: num
   );
   let memPeak = 0;
   const sampler = setInterval(() => (memPeak = Math.max(memPeak, process.memoryUsage().rss)), 250);
-  const agent = new Sipp({ scenario: join(dir, 'agent.xml'), localPort: agentPort, mediaPort: portBase - 1000, calls, timeoutSec: 120 });
-  const caller = new Sipp({ scenario: join(dir, 'caller.xml'), localPort: callerPort, mediaPort: portBase - 2000, remote: `127.0.0.1:${sipPort}`, service: '1000', calls, rate, limit: calls, pauseMs: Math.round((packetsPerLeg * 0.03 + 2) * 1000), timeoutSec: 120 });
+  const agent = new Sipp({ scenario: join(dir, 'agent.xml'), localPort: agentPort, mediaPort: portBase - SIPP_MEDIA_BELOW.agent, calls, timeoutSec: 120 });
+  const caller = new Sipp({ scenario: join(dir, 'caller.xml'), localPort: callerPort, mediaPort: portBase - SIPP_MEDIA_BELOW.caller, remote: `127.0.0.1:${sipPort}`, service: '1000', calls, rate, limit: calls, pauseMs: Math.round((packetsPerLeg * 0.03 + 2) * 1000), timeoutSec: 120 });
   toPeerCore(agent.pid);
   toPeerCore(caller.pid);
   // Should some call never be answered, the window starts anyway, in time to end before the calls do.
@@ -152,9 +160,9 @@ export async function measureCalls(calls: number, seconds: number, portBase: num
   };
 }
 
-/** The ports a gateway of `calls` calls takes from its base: RTP pairs and a few spare above, SIPp's media 1000 and 2000 below. */
+/** How far apart two gateways' port bases must be: one's RTP range, then room for the next one's SIPp media below its base. */
 function callsPortSpan(calls: number): number {
-  return calls * 4 + 2200;
+  return rtpPortSpan(calls) + SIPP_MEDIA_BELOW.caller + 100;
 }
 
 /** Below the kernel's ephemeral ports, where SIPp's and the gateway's SIP sockets bind. */
