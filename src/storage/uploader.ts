@@ -217,8 +217,8 @@ export class Uploader extends TypedEmitter<UploaderEvents> {
   /** Starts what the free slots allow, oldest first within each kind: sealed entries on theirs, tails on theirs. */
   private pump(): void {
     while (this.running && this.queue.length > 0) {
-      const uploads = this.inFlight.size - this.streaming;
-      let at = uploads < this.concurrency ? this.queue.findIndex((j) => j.entry.sealed) : -1;
+      const sealedUploads = this.inFlight.size - this.streaming;
+      let at = sealedUploads < this.concurrency ? this.queue.findIndex((j) => j.entry.sealed) : -1;
       if (at < 0 && this.streaming < this.liveConcurrency) at = this.queue.findIndex((j) => !j.entry.sealed);
       if (at < 0) return;
       const [job] = this.queue.splice(at, 1);
