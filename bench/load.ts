@@ -82,6 +82,8 @@ for (const r of await measureInbandDtmf()) {
 }
 console.log('');
 
+/** The ladder's stages, then its floor. */
+const LADDER_COLUMNS: readonly Capturing[] = [...PAIRED_STAGES, 'bare'];
 const recordSteps = (process.env['BENCH_RECORD_STEPS'] ?? '100,200').split(',').filter(Boolean).map(Number);
 if (recordSteps.length > 0) {
   const repeats = Math.max(1, Number(process.env['BENCH_RECORD_REPEATS'] ?? '3'));
@@ -90,17 +92,19 @@ if (recordSteps.length > 0) {
   console.log('seal (and sealed in memory), spool (and written to the spool), record (and uploaded to an fs store: the gateway).');
   console.log('Each stage runs in its own process at the same time as a relayed-only process on the same core, so both see the');
   console.log('same machine; each cell is the stage\'s CPU ms per call per second and its ratio to the relayed-only run beside it.');
+  console.log('bare, off the ladder, is its floor: each payload handed from the tap straight to the segment writer, sealed and');
+  console.log('spooled, with no call clock, gate, lookback, detection or upload: the least a recording in the relaying process pays.');
   console.log(`${repeats} rounds per step, the stages in a rotated order each round\n`);
-  console.log(`calls  round  ${PAIRED_STAGES.map((s) => s.padStart(14)).join('')}  relayed-only  loss%`);
+  console.log(`calls  round  ${LADDER_COLUMNS.map((s) => s.padStart(14)).join('')}  relayed-only  loss%`);
   for (const n of recordSteps) {
-    const ratios = new Map<Capturing, number[]>(PAIRED_STAGES.map((s) => [s, []]));
+    const ratios = new Map<Capturing, number[]>(LADDER_COLUMNS.map((s) => [s, []]));
     const relayedCpu: number[] = [];
     for (let k = 0; k < repeats; k++) {
       // Rotating the order keeps a drift in the machine's load from landing on one stage every round.
-      const order = PAIRED_STAGES.map((_, i) => PAIRED_STAGES[(i + k) % PAIRED_STAGES.length] as Capturing);
+      const order = LADDER_COLUMNS.map((_, i) => LADDER_COLUMNS[(i + k) % LADDER_COLUMNS.length] as Capturing);
       const figures = new Map<Capturing, PairedFigures>();
       for (const stage of order) figures.set(stage, await measurePaired(stage, n, seconds));
-      const cells = PAIRED_STAGES.map((stage) => {
+      const cells = LADDER_COLUMNS.map((stage) => {
         const f = figures.get(stage);
         const r = f ? f.recorded.cpuMsPerCallSecond / f.relayed.cpuMsPerCallSecond : NaN;
         ratios.get(stage)?.push(r);
@@ -111,15 +115,17 @@ if (recordSteps.length > 0) {
       const relayedRound = median([...figures.values()].map((f) => f.relayed.cpuMsPerCallSecond));
       console.log([String(n).padStart(5), String(k + 1).padStart(6), ' ', cells.join(''), f2(relayedRound).padStart(14), f2(loss).padStart(7)].join(''));
     }
-    const medians = PAIRED_STAGES.map((stage) => median(ratios.get(stage) ?? []));
-    const spread = PAIRED_STAGES.map((stage) => {
+    const medians = LADDER_COLUMNS.map((stage) => median(ratios.get(stage) ?? []));
+    const spread = LADDER_COLUMNS.map((stage) => {
       const rs = ratios.get(stage) ?? [];
       return `${f2(Math.min(...rs))}-${f2(Math.max(...rs))}`.padStart(14);
     });
     console.log([String(n).padStart(5), ' median', medians.map((m) => `${f2(m)}x`.padStart(14)).join(''), f2(median(relayedCpu)).padStart(14)].join(''));
     console.log([String(n).padStart(5), ' spread', spread.join('')].join(''));
-    console.log([String(n).padStart(5), '  added', medians.map((m, i) => signed(m - (i === 0 ? 1 : (medians[i - 1] ?? NaN))).padStart(14)).join('')].join(''));
-    console.log(`${String(n).padStart(5)} calls: recorded costs ${f2(medians.at(-1) ?? NaN)}x the relayed-only CPU beside it (median of ${repeats} paired rounds)\n`);
+    const stageMedians = PAIRED_STAGES.map((stage) => median(ratios.get(stage) ?? []));
+    console.log([String(n).padStart(5), '  added', stageMedians.map((m, i) => signed(m - (i === 0 ? 1 : (stageMedians[i - 1] ?? NaN))).padStart(14)).join('')].join(''));
+    console.log(`${String(n).padStart(5)} calls: recorded costs ${f2(stageMedians.at(-1) ?? NaN)}x the relayed-only CPU beside it (median of ${repeats} paired rounds);`);
+    console.log(`${' '.repeat(12)}the bare floor under it, ${f2(median(ratios.get('bare') ?? []))}x\n`);
   }
 }
 

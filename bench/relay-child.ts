@@ -4,9 +4,9 @@
  * prints the figures of `measureRelay` as one line of JSON. Its own far ends
  * run on the peer core, as in every relay measurement.
  */
-import { measureRelay, RECORDING_STAGES, type Capturing } from './relay.js';
+import { measureRelay, CAPTURING, type Capturing } from './relay.js';
 
 const [stage, calls, seconds, portBase] = process.argv.slice(2);
-if (!RECORDING_STAGES.includes(stage as Capturing)) throw new Error(`relay-child: unknown stage ${String(stage)}; one of ${RECORDING_STAGES.join(', ')}`);
+if (!CAPTURING.includes(stage as Capturing)) throw new Error(`relay-child: unknown stage ${String(stage)}; one of ${CAPTURING.join(', ')}`);
 const figures = await measureRelay('recgw', Number(calls), Number(seconds), Number(portBase), stage as Capturing);
 console.log(JSON.stringify(figures));

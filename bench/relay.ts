@@ -59,9 +59,17 @@ const LOOKBACK_MS = 1000;
  * and the lookback, the audio counted); `capture` (and in-band detection);
  * `seal` (and sealed into the segment format in memory); `spool` (and written
  * to the spool); `record` (and uploaded to an fs store, as the gateway does).
+ *
+ * Off that ladder, `bare`: the least any recording inside the relaying process
+ * can do and still keep its audio. Each packet's payload goes from the tap
+ * straight into the leg's segment writer, which seals and spools it as the
+ * gateway does. It has no call clock, no gate, no lookback, no detection and
+ * no upload, so its ratio is a floor under every stage's.
  */
-export type Capturing = 'none' | 'place' | 'capture' | 'seal' | 'spool' | 'record';
+export type Capturing = 'none' | 'bare' | 'place' | 'capture' | 'seal' | 'spool' | 'record';
 export const RECORDING_STAGES: readonly Capturing[] = ['none', 'place', 'capture', 'seal', 'spool', 'record'];
+/** Every stage a relay measurement takes: the ladder and its floor. */
+export const CAPTURING: readonly Capturing[] = [...RECORDING_STAGES, 'bare'];
 
 /** Where a stage's captured audio goes. */
 export interface AudioSinks {
@@ -89,6 +97,7 @@ export async function audioSinks(capturing: Capturing): Promise<AudioSinks | und
       rmSync(dir, { recursive: true, force: true });
       return { open: (info) => sealingSink(kek, info), close: () => Promise.resolve() };
     }
+    case 'bare':
     case 'spool':
     case 'record': {
       const recording = await recordingWriter(capturing === 'record');
@@ -131,6 +140,8 @@ async function recgwSystem(calls: number, base: number, capturing: Capturing): P
   const clock = new CaptureClock();
   const legs: MediaLeg[] = [];
   const captures: LegCapture[] = [];
+  /** `bare` writes to these from the tap, with no capture between. */
+  const bareSinks: SegmentSink[] = [];
   const sinks = await audioSinks(capturing);
   const t0 = performance.now();
   for (let i = 0; i < calls; i++) {
@@ -144,6 +155,12 @@ async function recgwSystem(calls: number, base: number, capturing: Capturing): P
       legs.push(leg);
       if (!sinks) continue;
       const sink = sinks.open({ callId: `bench-${i}`, leg: leg.name, segment: 1, codec: 'PCMA', sampleRate: 8000, startedAt: new Date(), line: 'bench', direction: 'inbound' });
+      if (capturing === 'bare') {
+        bareSinks.push(sink);
+        // The view is a floor's one allocation per packet: a sink takes a Buffer, and the payload sits inside the packet.
+        leg.tap = (packet, view) => sink.write(packet.subarray(view.payloadOffset, view.payloadOffset + view.payloadLength));
+        continue;
+      }
       const capture = new LegCapture({
         sink,
         codec: 'PCMA',
@@ -169,6 +186,7 @@ async function recgwSystem(calls: number, base: number, capturing: Capturing): P
       for (const c of captures) clock.remove(c);
       await Promise.all(captures.map((c) => c.stop(now)));
       for (const l of legs) l.close();
+      await Promise.all(bareSinks.map((sink) => sink.close()));
       await sinks?.close();
     },
   };
