@@ -115,17 +115,18 @@ if (recordSteps.length > 0) {
       const relayedRound = median([...figures.values()].map((f) => f.relayed.cpuMsPerCallSecond));
       console.log([String(n).padStart(5), String(k + 1).padStart(6), ' ', cells.join(''), f2(relayedRound).padStart(14), f2(loss).padStart(7)].join(''));
     }
-    const medians = LADDER_COLUMNS.map((stage) => median(ratios.get(stage) ?? []));
+    const medianOf = (stage: Capturing): number => median(ratios.get(stage) ?? []);
+    const medians = LADDER_COLUMNS.map(medianOf);
     const spread = LADDER_COLUMNS.map((stage) => {
       const rs = ratios.get(stage) ?? [];
       return `${f2(Math.min(...rs))}-${f2(Math.max(...rs))}`.padStart(14);
     });
     console.log([String(n).padStart(5), ' median', medians.map((m) => `${f2(m)}x`.padStart(14)).join(''), f2(median(relayedCpu)).padStart(14)].join(''));
     console.log([String(n).padStart(5), ' spread', spread.join('')].join(''));
-    const stageMedians = PAIRED_STAGES.map((stage) => median(ratios.get(stage) ?? []));
+    const stageMedians = PAIRED_STAGES.map(medianOf);
     console.log([String(n).padStart(5), '  added', stageMedians.map((m, i) => signed(m - (i === 0 ? 1 : (stageMedians[i - 1] ?? NaN))).padStart(14)).join('')].join(''));
     console.log(`${String(n).padStart(5)} calls: recorded costs ${f2(stageMedians.at(-1) ?? NaN)}x the relayed-only CPU beside it (median of ${repeats} paired rounds);`);
-    console.log(`${' '.repeat(12)}the bare floor under it, ${f2(median(ratios.get('bare') ?? []))}x\n`);
+    console.log(`${' '.repeat(12)}the bare floor under it, ${f2(medianOf('bare'))}x\n`);
   }
 }
 

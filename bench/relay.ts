@@ -66,10 +66,10 @@ const LOOKBACK_MS = 1000;
  * gateway does. It has no call clock, no gate, no lookback, no detection and
  * no upload, so its ratio is a floor under every stage's.
  */
-export type Capturing = 'none' | 'bare' | 'place' | 'capture' | 'seal' | 'spool' | 'record';
-export const RECORDING_STAGES: readonly Capturing[] = ['none', 'place', 'capture', 'seal', 'spool', 'record'];
+export const RECORDING_STAGES = ['none', 'place', 'capture', 'seal', 'spool', 'record'] as const;
 /** Every stage a relay measurement takes: the ladder and its floor. */
-export const CAPTURING: readonly Capturing[] = [...RECORDING_STAGES, 'bare'];
+export const CAPTURING = [...RECORDING_STAGES, 'bare'] as const;
+export type Capturing = (typeof CAPTURING)[number];
 
 /** Where a stage's captured audio goes. */
 export interface AudioSinks {
