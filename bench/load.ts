@@ -82,8 +82,8 @@ for (const r of await measureInbandDtmf()) {
 }
 console.log('');
 
-/** The ladder's stages, then its floor. */
-const LADDER_COLUMNS: readonly Capturing[] = [...PAIRED_STAGES, 'bare'];
+/** The ladder's stages, then its floor, then `record` on a thread of its own. */
+const LADDER_COLUMNS: readonly Capturing[] = [...PAIRED_STAGES, 'bare', 'thread'];
 const recordSteps = (process.env['BENCH_RECORD_STEPS'] ?? '100,200').split(',').filter(Boolean).map(Number);
 if (recordSteps.length > 0) {
   const repeats = Math.max(1, Number(process.env['BENCH_RECORD_REPEATS'] ?? '3'));
@@ -94,10 +94,14 @@ if (recordSteps.length > 0) {
   console.log('same machine; each cell is the stage\'s CPU ms per call per second and its ratio to the relayed-only run beside it.');
   console.log('bare, off the ladder, is its floor: each payload handed from the tap straight to the segment writer, sealed and');
   console.log('spooled, with no call clock, gate, lookback, detection or upload: the least a recording in the relaying process pays.');
+  console.log('thread, off the ladder too, is record moved to a worker thread (on the peer core): the tap copies each packet into a');
+  console.log('shared ring, the thread drains it every 20 ms. Its cell counts every thread\'s CPU, as every cell does.');
   console.log(`${repeats} rounds per step, the stages in a rotated order each round\n`);
   console.log(`calls  round  ${LADDER_COLUMNS.map((s) => s.padStart(14)).join('')}  relayed-only  loss%`);
   for (const n of recordSteps) {
     const ratios = new Map<Capturing, number[]>(LADDER_COLUMNS.map((s) => [s, []]));
+    /** The relaying thread's CPU over the relayed-only run's main thread. */
+    const mainRatios = new Map<Capturing, number[]>(LADDER_COLUMNS.map((s) => [s, []]));
     const relayedCpu: number[] = [];
     for (let k = 0; k < repeats; k++) {
       // Rotating the order keeps a drift in the machine's load from landing on one stage every round.
@@ -108,6 +112,7 @@ if (recordSteps.length > 0) {
         const f = figures.get(stage);
         const r = f ? f.recorded.cpuMsPerCallSecond / f.relayed.cpuMsPerCallSecond : NaN;
         ratios.get(stage)?.push(r);
+        if (f) mainRatios.get(stage)?.push(f.recorded.mainCpuMsPerCallSecond / f.relayed.mainCpuMsPerCallSecond);
         if (f) relayedCpu.push(f.relayed.cpuMsPerCallSecond);
         return `${f2(f?.recorded.cpuMsPerCallSecond ?? NaN)} ${f2(r)}x`.padStart(14);
       });
@@ -126,7 +131,9 @@ if (recordSteps.length > 0) {
     const stageMedians = PAIRED_STAGES.map(medianOf);
     console.log([String(n).padStart(5), '  added', stageMedians.map((m, i) => signed(m - (i === 0 ? 1 : (stageMedians[i - 1] ?? NaN))).padStart(14)).join('')].join(''));
     console.log(`${String(n).padStart(5)} calls: recorded costs ${f2(stageMedians.at(-1) ?? NaN)}x the relayed-only CPU beside it (median of ${repeats} paired rounds);`);
-    console.log(`${' '.repeat(12)}the bare floor under it, ${f2(medianOf('bare'))}x\n`);
+    console.log(`${' '.repeat(12)}the bare floor under it, ${f2(medianOf('bare'))}x;`);
+    const mainOf = (stage: Capturing): string => `${f2(median(mainRatios.get(stage) ?? []))}x`;
+    console.log(`${' '.repeat(12)}on a thread of its own, ${f2(medianOf('thread'))}x in all, the relaying thread ${mainOf('thread')} (in the relaying thread: ${mainOf('record')})\n`);
   }
 }
 

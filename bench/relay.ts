@@ -14,7 +14,7 @@ import { PortAllocator } from '../src/media/ports.js';
 import { InbandDtmfDetector } from '../src/media/inband-dtmf.js';
 import { LegCapture, type ToneEvents } from '../src/recording/capture.js';
 import { CaptureGate } from '../src/recording/gate.js';
-import { CaptureClock } from '../src/recording/clock.js';
+import { CaptureClock, type MonotonicClock } from '../src/recording/clock.js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +28,7 @@ import { Spool } from '../src/storage/spool.js';
 import { Uploader } from '../src/storage/uploader.js';
 import { UPLOAD_SLOTS } from '../src/recording/pipeline.js';
 import { PEER_CORE } from './cores.js';
+import { recorderThreadSystem } from './recorder-thread.js';
 import { CountingSink } from './counting-sink.js';
 
 export interface RelayFigures {
@@ -65,10 +66,12 @@ const LOOKBACK_MS = 1000;
  * straight into the leg's segment writer, which seals and spools it as the
  * gateway does. It has no call clock, no gate, no lookback, no detection and
  * no upload, so its ratio is a floor under every stage's.
+ *
+ * And `thread`: `record`'s work on a worker thread of its own (recorder-thread.ts).
  */
 export const RECORDING_STAGES = ['none', 'place', 'capture', 'seal', 'spool', 'record'] as const;
-/** Every stage a relay measurement takes: the ladder and its floor. */
-export const CAPTURING = [...RECORDING_STAGES, 'bare'] as const;
+/** Every stage a relay measurement takes: the ladder, its floor, and the ladder's top on a thread of its own. */
+export const CAPTURING = [...RECORDING_STAGES, 'bare', 'thread'] as const;
 export type Capturing = (typeof CAPTURING)[number];
 
 /** Where a stage's captured audio goes. */
@@ -86,7 +89,9 @@ function sealingSink(kek: KeyEncryptionKey, info: Pick<SegmentInfo, 'callId' | '
 /** The sinks of a stage: none for `none`, each a stage further than the one before. */
 export async function audioSinks(capturing: Capturing): Promise<AudioSinks | undefined> {
   switch (capturing) {
+    // The recorder thread makes its own.
     case 'none':
+    case 'thread':
       return undefined;
     case 'place':
     case 'capture':
@@ -135,8 +140,41 @@ export function relayPortSpan(calls: number): number {
   return calls * 4 + 10;
 }
 
+/** One gate per call, as a recorded call runs in the gateway: the jitter and the default 1 s lookback held back, DTMF redacted (the default). */
+export function callGate(): CaptureGate {
+  return new CaptureGate({ startedAt: new Date(), holdbackSamples: (200 + LOOKBACK_MS) * 8, redactDtmf: true, dtmfQuietMs: 3000 });
+}
+
+export interface LegCaptureOptions {
+  readonly sink: SegmentSink;
+  readonly leg: 'caller' | 'agent';
+  readonly gate: CaptureGate;
+  readonly t0: number;
+  /** The in-band DTMF detector on the leg, as on every recorded leg (from `capture` on). */
+  readonly detect: boolean;
+  readonly clock?: MonotonicClock;
+}
+
+/** A leg's capture as a recorded call runs in the gateway: 200 ms jitter hold-back, the default lookback, the call's gate. */
+export function legCapture(o: LegCaptureOptions): LegCapture {
+  return new LegCapture({
+    sink: o.sink,
+    codec: 'PCMA',
+    payloadType: 8,
+    t0: o.t0,
+    jitterMs: 200,
+    lookbackMs: LOOKBACK_MS,
+    gate: o.gate,
+    leg: o.leg,
+    telephoneEventPayloadType: 101,
+    ...(o.clock ? { clock: o.clock } : {}),
+    ...(o.detect ? { toneDetector: (events: ToneEvents) => new InbandDtmfDetector('PCMA', events) } : {}),
+  });
+}
+
 async function recgwSystem(calls: number, base: number, capturing: Capturing): Promise<System> {
   const allocator = new PortAllocator({ address: '127.0.0.1', portMin: base, portMax: base + relayPortSpan(calls) });
+  if (capturing === 'thread') return recorderThreadSystem(allocator, calls);
   const clock = new CaptureClock();
   const legs: MediaLeg[] = [];
   const captures: LegCapture[] = [];
@@ -148,9 +186,7 @@ async function recgwSystem(calls: number, base: number, capturing: Capturing): P
     const a = await MediaLeg.open(allocator, { name: 'caller', address: '127.0.0.1' });
     const b = await MediaLeg.open(allocator, { name: 'agent', address: '127.0.0.1' });
     bridge(a, b);
-    // As a recorded call runs in the gateway: one gate per call, the default 1 s lookback, and the
-    // in-band DTMF detector on every leg (redactDtmf is on by default) from `capture` on.
-    const gate = new CaptureGate({ startedAt: new Date(), holdbackSamples: (200 + LOOKBACK_MS) * 8, redactDtmf: true, dtmfQuietMs: 3000 });
+    const gate = callGate();
     for (const leg of [a, b]) {
       legs.push(leg);
       if (!sinks) continue;
@@ -161,18 +197,7 @@ async function recgwSystem(calls: number, base: number, capturing: Capturing): P
         leg.tap = (packet, view) => sink.write(packet.subarray(view.payloadOffset, view.payloadOffset + view.payloadLength));
         continue;
       }
-      const capture = new LegCapture({
-        sink,
-        codec: 'PCMA',
-        payloadType: 8,
-        t0,
-        jitterMs: 200,
-        lookbackMs: LOOKBACK_MS,
-        gate,
-        leg: leg.name,
-        telephoneEventPayloadType: 101,
-        ...(capturing === 'place' ? {} : { toneDetector: (events: ToneEvents) => new InbandDtmfDetector('PCMA', events) }),
-      });
+      const capture = legCapture({ sink, leg: leg.name, gate, t0, detect: capturing !== 'place' });
       clock.add(capture);
       captures.push(capture);
       leg.tap = (packet, view, arrivalMs) => capture.queue(packet, view.payloadOffset, view.payloadLength, view.payloadType, view.timestamp, view.ssrc, arrivalMs);

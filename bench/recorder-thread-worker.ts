@@ -1,0 +1,63 @@
+/**
+ * The recorder thread of the `thread` stage (recorder-thread.ts): it moves
+ * itself to the peer core, builds the `record` stage's captures and sinks,
+ * and drains the ring into them every 20 ms until told to stop.
+ */
+import { spawnSync } from 'node:child_process';
+import { readlinkSync } from 'node:fs';
+import { parentPort, workerData } from 'node:worker_threads';
+import { CaptureClock, type MonotonicClock } from '../src/recording/clock.js';
+import type { LegCapture } from '../src/recording/capture.js';
+import { PacketRing, type PacketTaker } from './packet-ring.js';
+import type { RecorderThreadInput, RecorderThreadReply } from './recorder-thread.js';
+import { audioSinks, callGate, legCapture } from './relay.js';
+
+const DRAIN_MS = 20;
+
+const input = workerData as RecorderThreadInput;
+const port = parentPort;
+if (!port) throw new Error('recorder-thread-worker runs as a worker thread');
+const reply = (m: RecorderThreadReply): void => port.postMessage(m);
+
+// Only this thread moves: /proc/thread-self names the calling thread, and the file-system pool stays where it is.
+if (input.core !== undefined) {
+  const tid = readlinkSync('/proc/thread-self').split('/').at(-1) ?? '';
+  spawnSync('taskset', ['-p', '-c', input.core, tid], { stdio: 'ignore' });
+}
+
+const offset = performance.timeOrigin - input.timeOrigin;
+const clock: MonotonicClock = { now: () => performance.now() + offset };
+const sinks = await audioSinks('record');
+if (!sinks) throw new Error('the record stage has sinks');
+const captureClock = new CaptureClock({ clock });
+const captures: LegCapture[] = [];
+for (let i = 0; i < input.legs; i += 2) {
+  const gate = callGate();
+  for (const leg of ['caller', 'agent'] as const) {
+    const sink = sinks.open({ callId: `bench-${i / 2}`, leg, segment: 1, codec: 'PCMA', sampleRate: 8000, startedAt: new Date(), line: 'bench', direction: 'inbound' });
+    const capture = legCapture({ sink, leg, gate, t0: input.t0, detect: true, clock });
+    captureClock.add(capture);
+    captures.push(capture);
+  }
+}
+
+const ring = new PacketRing(input.shared);
+let packets = 0;
+// Placed at once rather than queued: a queued packet would point into a slot the relay may write again.
+const take: PacketTaker = (leg, bytes, offset, length, pt, ts, ssrc, arrivalMs) => captures[leg]?.onPacket(bytes, offset, length, pt, ts, ssrc, arrivalMs);
+const drain = (): void => {
+  packets += ring.drain(take);
+};
+const timer = setInterval(drain, DRAIN_MS);
+
+port.on('message', (m) => {
+  if (m !== 'stop') return;
+  clearInterval(timer);
+  drain();
+  const now = clock.now();
+  for (const c of captures) captureClock.remove(c);
+  void Promise.all(captures.map((c) => c.stop(now)))
+    .then(() => sinks.close())
+    .then(() => reply({ stopped: true, packets }));
+});
+reply({ ready: true });
