@@ -95,7 +95,7 @@ if (recordSteps.length > 0) {
   console.log('bare, off the ladder, is its floor: each payload handed from the tap straight to the segment writer, sealed and');
   console.log('spooled, with no call clock, gate, lookback, detection or upload: the least a recording in the relaying process pays.');
   console.log('thread, off the ladder too, is record moved to a worker thread (on the peer core): the tap copies each packet into a');
-  console.log('shared ring, the thread drains it every 20 ms. Its cell counts every thread\'s CPU, as every cell does.');
+  console.log('shared ring; every 100 ms the thread drains it and flushes every leg. Its cell counts every thread\'s CPU, as every cell does.');
   console.log(`${repeats} rounds per step, the stages in a rotated order each round\n`);
   console.log(`calls  round  ${LADDER_COLUMNS.map((s) => s.padStart(14)).join('')}  relayed-only  loss%`);
   for (const n of recordSteps) {

@@ -7,7 +7,7 @@
  */
 import type { RtpView } from '../src/media/rtp.js';
 
-/** A power of two: 32768 slots hold 0.65 s of 500 calls' packets, where the reader drains every 20 ms. */
+/** A power of two: 32768 slots hold 0.65 s of 500 calls' packets, where the reader drains every 100 ms. */
 const SLOTS = 1 << 15;
 const MASK = SLOTS - 1;
 /** A 20 ms G.711 packet is 172 bytes; anything longer than a slot is not recorded, and counted. */

@@ -2,7 +2,7 @@
  * The `thread` stage: the `record` stage's work moved off the relaying thread.
  * Each leg's tap copies the packet into a PacketRing in shared memory; a
  * worker thread, on the peer core where there is one, drains the ring every
- * 20 ms and places, detects, seals, spools and uploads as `record` does. It
+ * 100 ms and places, detects, seals, spools and uploads as `record` does. It
  * answers whether recording costs less CPU, or only less of the relaying
  * thread's, once it has a thread of its own.
  */
