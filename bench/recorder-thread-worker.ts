@@ -18,7 +18,7 @@ import type { MonotonicClock } from '../src/recording/clock.js';
 import type { LegCapture } from '../src/recording/capture.js';
 import { PacketRing, type PacketTaker } from './packet-ring.js';
 import type { RecorderThreadInput, RecorderThreadReply } from './recorder-thread.js';
-import { audioSinks, callGate, legCapture } from './relay.js';
+import { audioSinks, benchSegment, callGate, legCapture } from './relay.js';
 
 /** The gateway's capture interval (CaptureClock's default). */
 const TICK_MS = 100;
@@ -34,15 +34,15 @@ if (input.core !== undefined) {
   spawnSync('taskset', ['-p', '-c', input.core, tid], { stdio: 'ignore' });
 }
 
-const offset = performance.timeOrigin - input.timeOrigin;
-const clock: MonotonicClock = { now: () => performance.now() + offset };
+const sinceRelayOrigin = performance.timeOrigin - input.timeOrigin;
+const clock: MonotonicClock = { now: () => performance.now() + sinceRelayOrigin };
 const sinks = await audioSinks('record');
 if (!sinks) throw new Error('the record stage has sinks');
 const captures: LegCapture[] = [];
 for (let i = 0; i < input.legs; i += 2) {
   const gate = callGate();
   for (const leg of ['caller', 'agent'] as const) {
-    const sink = sinks.open({ callId: `bench-${i / 2}`, leg, segment: 1, codec: 'PCMA', sampleRate: 8000, startedAt: new Date(), line: 'bench', direction: 'inbound' });
+    const sink = sinks.open(benchSegment(i / 2, leg));
     const capture = legCapture({ sink, leg, gate, t0: input.t0, detect: true, clock });
     captures.push(capture);
   }

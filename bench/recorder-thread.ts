@@ -7,10 +7,12 @@
  * thread's, once it has a thread of its own.
  */
 import { Worker } from 'node:worker_threads';
-import { bridge, MediaLeg } from '../src/media/leg.js';
+import type { MediaLeg } from '../src/media/leg.js';
 import type { PortAllocator } from '../src/media/ports.js';
 import { PEER_CORE } from './cores.js';
+import { aimLegs, bridgedCall } from './loopback-legs.js';
 import { PacketRing } from './packet-ring.js';
+import type { System } from './relay.js';
 
 /** What the worker is given. `timeOrigin` is the relaying thread's: the worker's performance.now() counts from its own start. */
 export interface RecorderThreadInput {
@@ -47,7 +49,7 @@ function nextReply(worker: Worker): Promise<RecorderThreadReply> {
   });
 }
 
-export async function recorderThreadSystem(allocator: PortAllocator, calls: number): Promise<{ ports: number[]; setTargets(peers: number[]): void; close(): Promise<void> }> {
+export async function recorderThreadSystem(allocator: PortAllocator, calls: number): Promise<System> {
   const ring = new PacketRing(new SharedArrayBuffer(PacketRing.bytes));
   const t0 = performance.now();
   const worker = startWorker({ shared: ring.shared, legs: calls * 2, t0, timeOrigin: performance.timeOrigin, core: PEER_CORE });
@@ -55,9 +57,7 @@ export async function recorderThreadSystem(allocator: PortAllocator, calls: numb
   const legs: MediaLeg[] = [];
   let pushed = 0;
   for (let i = 0; i < calls; i++) {
-    const a = await MediaLeg.open(allocator, { name: 'caller', address: '127.0.0.1' });
-    const b = await MediaLeg.open(allocator, { name: 'agent', address: '127.0.0.1' });
-    bridge(a, b);
+    const [a, b] = await bridgedCall(allocator);
     for (const leg of [a, b]) {
       // Leg i of the worker's captures: even the caller, odd the agent of call i / 2.
       const index = legs.length;
@@ -69,7 +69,7 @@ export async function recorderThreadSystem(allocator: PortAllocator, calls: numb
   }
   return {
     ports: legs.map((l) => l.localPort),
-    setTargets: (peers) => legs.forEach((l, i) => l.setRemote({ address: '127.0.0.1', port: peers[i] ?? 0 })),
+    setTargets: (peers) => aimLegs(legs, peers),
     close: async () => {
       for (const l of legs) l.close();
       const stopped = nextReply(worker);
@@ -78,7 +78,7 @@ export async function recorderThreadSystem(allocator: PortAllocator, calls: numb
       await worker.terminate();
       // A measurement that lost audio measured less than recording: it must not print as one.
       const taken = 'packets' in reply ? reply.packets : -1;
-      if (ring.dropped > 0 || taken !== pushed) throw new Error(`recorder thread: ${ring.dropped} packets found the ring full, and it took ${taken} of ${pushed}`);
+      if (ring.dropped > 0 || taken !== pushed) throw new Error(`recorder thread: ${ring.dropped} packets not taken (ring full, or longer than a slot), and it took ${taken} of ${pushed}`);
     },
   };
 }

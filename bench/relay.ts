@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { bridge, MediaLeg } from '../src/media/leg.js';
+import type { MediaLeg } from '../src/media/leg.js';
 import { PortAllocator } from '../src/media/ports.js';
 import { InbandDtmfDetector } from '../src/media/inband-dtmf.js';
 import { LegCapture, type ToneEvents } from '../src/recording/capture.js';
@@ -22,7 +22,7 @@ import { generateKeyPair, loadEncryptionKey, type KeyEncryptionKey } from '../sr
 import { silentLogger } from '../src/ops/log.js';
 import { EncryptedSegmentWriter, EncryptedSink } from '../src/recording/encrypted-writer.js';
 import { RecordingSealer } from '../src/crypto/format.js';
-import type { SegmentInfo, SegmentSink, SegmentWriter } from '../src/recording/writer.js';
+import type { LegName, SegmentInfo, SegmentSink, SegmentWriter } from '../src/recording/writer.js';
 import { FsStore } from '../src/storage/fs.js';
 import { Spool } from '../src/storage/spool.js';
 import { Uploader } from '../src/storage/uploader.js';
@@ -30,6 +30,7 @@ import { UPLOAD_SLOTS } from '../src/recording/pipeline.js';
 import { PEER_CORE } from './cores.js';
 import { recorderThreadSystem } from './recorder-thread.js';
 import { CountingSink } from './counting-sink.js';
+import { aimLegs, bridgedCall } from './loopback-legs.js';
 
 export interface RelayFigures {
   readonly calls: number;
@@ -45,7 +46,8 @@ export interface RelayFigures {
   readonly p999us: number;
 }
 
-interface System {
+/** A relay under test: the ports its far ends send to, where it sends on, and how it ends. */
+export interface System {
   ports: number[];
   setTargets(peerPorts: number[]): void;
   close(): void | Promise<void>;
@@ -140,6 +142,11 @@ export function relayPortSpan(calls: number): number {
   return calls * 4 + 10;
 }
 
+/** The one segment of leg `leg` of call `call`, on the bench's line. */
+export function benchSegment(call: number, leg: LegName): SegmentInfo {
+  return { callId: `bench-${call}`, leg, segment: 1, codec: 'PCMA', sampleRate: 8000, startedAt: new Date(), line: 'bench', direction: 'inbound' };
+}
+
 /** One gate per call, as a recorded call runs in the gateway: the jitter and the default 1 s lookback held back, DTMF redacted (the default). */
 export function callGate(): CaptureGate {
   return new CaptureGate({ startedAt: new Date(), holdbackSamples: (200 + LOOKBACK_MS) * 8, redactDtmf: true, dtmfQuietMs: 3000 });
@@ -147,7 +154,7 @@ export function callGate(): CaptureGate {
 
 export interface LegCaptureOptions {
   readonly sink: SegmentSink;
-  readonly leg: 'caller' | 'agent';
+  readonly leg: LegName;
   readonly gate: CaptureGate;
   readonly t0: number;
   /** The in-band DTMF detector on the leg, as on every recorded leg (from `capture` on). */
@@ -183,14 +190,12 @@ async function recgwSystem(calls: number, base: number, capturing: Capturing): P
   const sinks = await audioSinks(capturing);
   const t0 = performance.now();
   for (let i = 0; i < calls; i++) {
-    const a = await MediaLeg.open(allocator, { name: 'caller', address: '127.0.0.1' });
-    const b = await MediaLeg.open(allocator, { name: 'agent', address: '127.0.0.1' });
-    bridge(a, b);
+    const [a, b] = await bridgedCall(allocator);
     const gate = callGate();
     for (const leg of [a, b]) {
       legs.push(leg);
       if (!sinks) continue;
-      const sink = sinks.open({ callId: `bench-${i}`, leg: leg.name, segment: 1, codec: 'PCMA', sampleRate: 8000, startedAt: new Date(), line: 'bench', direction: 'inbound' });
+      const sink = sinks.open(benchSegment(i, leg.name));
       if (capturing === 'bare') {
         bareSinks.push(sink);
         // The view is a floor's one allocation per packet: a sink takes a Buffer, and the payload sits inside the packet.
@@ -205,7 +210,7 @@ async function recgwSystem(calls: number, base: number, capturing: Capturing): P
   }
   return {
     ports: legs.map((l) => l.localPort),
-    setTargets: (peers) => legs.forEach((l, i) => l.setRemote({ address: '127.0.0.1', port: peers[i] ?? 0 })),
+    setTargets: (peers) => aimLegs(legs, peers),
     close: async () => {
       const now = performance.now();
       for (const c of captures) clock.remove(c);
