@@ -1,8 +1,19 @@
-// Installs the test peers the suite needs when they are missing: SIPp (Debian
-// package sip-tester) plays the trunk and the agent queue; Ceph's RADOS gateway
-// with one monitor and one in-memory OSD is the S3 server. As root we install
-// through apt; otherwise we stop and name the package, never half-run the suite.
+// Installs what the suite needs when it is missing: the locked npm packages,
+// and the test peers. SIPp (Debian package sip-tester) plays the trunk and the
+// agent queue; Ceph's RADOS gateway with one monitor and one in-memory OSD is
+// the S3 server. As root we install them through apt; otherwise we stop and
+// name the package, never half-run the suite.
 import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+// A fresh clone has no node_modules: the type check, lint and test loader
+// come from the lock file, so `npm test` alone works there too.
+const root = fileURLToPath(new URL('..', import.meta.url));
+if (!existsSync(new URL('../node_modules/.package-lock.json', import.meta.url))) {
+  process.stderr.write('installing the locked npm dependencies (npm ci) ...\n');
+  execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { stdio: 'inherit', cwd: root });
+}
 
 const needed = [
   { command: 'sipp', pkg: 'sip-tester' },
