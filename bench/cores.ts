@@ -14,6 +14,16 @@ export const PEER_CORE: string | undefined = (() => {
 })();
 
 /**
+ * Where the relay benches' far ends run: the peer core, or, with
+ * BENCH_QUIET_RECORDER=1, the system-under-test core beside the relays, which
+ * leaves the peer core to the `thread` stage's recorder thread alone. That
+ * asks whether recording costs less on a core of its own; the relays' figures
+ * then stand beside far ends on their core, so only the paired ratios compare
+ * with a normal run's.
+ */
+export const FAR_END_CORE: string | undefined = process.env['BENCH_QUIET_RECORDER'] === '1' && PEER_CORE !== undefined ? '0' : PEER_CORE;
+
+/**
  * Moves a peer that was spawned from this process (and so inherited core 0)
  * to the peer core, every thread it has so far; threads it starts later
  * inherit the new core.

@@ -9,10 +9,12 @@
  *   BENCH_CALL_REPEATS=1         paired rounds of whole calls per step, the line unrecorded and recorded at the same time
  *   BENCH_RECORD_STEPS=100,200   calls per step for the recording-cost ratio (each beside as many relayed-only calls)
  *   BENCH_RECORD_REPEATS=3       rounds of every recording stage per step; the median is the figure
+ *   BENCH_QUIET_RECORDER=1       the relays' far ends on the relays' core, the `thread` stage's recorder thread alone on the other
  *
  * An empty list skips its part (BENCH_STEPS= BENCH_CALL_STEPS= for the recording cost alone).
  */
 import { measureCallsPaired } from './calls.js';
+import { FAR_END_CORE, PEER_CORE } from './cores.js';
 import { measureCapture } from './capture.js';
 import { measureSealing } from './crypto.js';
 import { measureInbandDtmf } from './inband-dtmf.js';
@@ -96,6 +98,7 @@ if (recordSteps.length > 0) {
   console.log('spooled, with no call clock, gate, lookback, detection or upload: the least a recording in the relaying process pays.');
   console.log('thread, off the ladder too, is record moved to a worker thread (on the peer core): the tap copies each packet into a');
   console.log('shared ring; every 100 ms the thread drains it and flushes every leg. Its cell counts every thread\'s CPU, as every cell does.');
+  if (FAR_END_CORE !== PEER_CORE) console.log('BENCH_QUIET_RECORDER: the far ends share the relays\' core; the recorder thread has the other to itself');
   console.log(`${repeats} rounds per step, the stages in a rotated order each round\n`);
   console.log(`calls  round  ${LADDER_COLUMNS.map((s) => s.padStart(14)).join('')}  relayed-only  loss%`);
   for (const n of recordSteps) {

@@ -27,7 +27,7 @@ import { FsStore } from '../src/storage/fs.js';
 import { Spool } from '../src/storage/spool.js';
 import { Uploader } from '../src/storage/uploader.js';
 import { UPLOAD_SLOTS } from '../src/recording/pipeline.js';
-import { PEER_CORE } from './cores.js';
+import { FAR_END_CORE } from './cores.js';
 import { recorderThreadSystem } from './recorder-thread.js';
 import { CountingSink } from './counting-sink.js';
 import { aimLegs, bridgedCall } from './loopback-legs.js';
@@ -284,7 +284,7 @@ export async function measureRelay(kind: 'recgw' | 'plain' | 'direct', calls: nu
   const peersScript = fileURLToPath(new URL('./rtp-peers.ts', import.meta.url));
   // On a machine with cores to spare, the far ends get a core of their own so their scheduling stays out of the figures.
   const nodeArgs = ['--import', 'tsx', peersScript, String(calls), String(seconds)];
-  const child = PEER_CORE !== undefined ? spawn('taskset', ['-c', PEER_CORE, process.execPath, ...nodeArgs], { stdio: ['pipe', 'pipe', 'inherit'] }) : spawn(process.execPath, nodeArgs, { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = FAR_END_CORE !== undefined ? spawn('taskset', ['-c', FAR_END_CORE, process.execPath, ...nodeArgs], { stdio: ['pipe', 'pipe', 'inherit'] }) : spawn(process.execPath, nodeArgs, { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout });
   const iterator = lines[Symbol.asyncIterator]();
   const first = await iterator.next();
