@@ -141,7 +141,7 @@ async function callNobody(t: TestContext, transport: 'udp' | 'tcp'): Promise<{ s
   const gw = await startTestGateway({ lines: () => [{ number: '1000', name: 'helpline', target, record: 'never' }] });
   t.after(() => gw.stop());
   const ended = nextCallEnded(gw.running.gateway);
-  const caller = new Sipp({ scenario: 'caller-refused.xml', localPort: await freePort(), mediaPort: sippMediaPort(), remote: `127.0.0.1:${gw.sipPort}`, service: '1000', traceMessages: true });
+  const caller = new Sipp({ scenario: 'caller-refused.xml', localPort: await freePort(), mediaPort: await sippMediaPort(), remote: `127.0.0.1:${gw.sipPort}`, service: '1000', traceMessages: true });
   t.after(() => caller.kill());
   const c = await caller.done;
   assertSippOk('caller', c, gw.logTail);
@@ -180,11 +180,11 @@ function warnings(gw: TestGateway): Record<string, unknown>[] {
 test('an INVITE from an address that is no trunk gets 403, one to a number that is no line 404', async (t) => {
   const gw = await startTestGateway();
   t.after(() => gw.stop());
-  const stranger = new Sipp({ scenario: 'caller-refused.xml', ip: '127.0.0.2', localPort: await freePort('127.0.0.2'), mediaPort: sippMediaPort(), remote: `127.0.0.1:${gw.sipPort}`, service: '1000', traceMessages: true });
+  const stranger = new Sipp({ scenario: 'caller-refused.xml', ip: '127.0.0.2', localPort: await freePort('127.0.0.2'), mediaPort: await sippMediaPort(), remote: `127.0.0.1:${gw.sipPort}`, service: '1000', traceMessages: true });
   const r1 = await stranger.done;
   assertSippOk('stranger', r1, gw.logTail);
   assert.equal(tracedMessages(r1.messages, /^SIP\/2\.0 403/).length > 0, true, 'non-trunk INVITE refused with 403');
-  const wrongNumber = new Sipp({ scenario: 'caller-refused.xml', localPort: await freePort(), mediaPort: sippMediaPort(), remote: `127.0.0.1:${gw.sipPort}`, service: '9999', traceMessages: true });
+  const wrongNumber = new Sipp({ scenario: 'caller-refused.xml', localPort: await freePort(), mediaPort: await sippMediaPort(), remote: `127.0.0.1:${gw.sipPort}`, service: '9999', traceMessages: true });
   const r2 = await wrongNumber.done;
   assertSippOk('wrong number', r2, gw.logTail);
   assert.equal(tracedMessages(r2.messages, /^SIP\/2\.0 404/).length > 0, true, 'unknown line refused with 404');

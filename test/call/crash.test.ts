@@ -46,8 +46,8 @@ test('kill -9 mid-call: after a restart the segments are uploaded, open as incom
   const first = spawnGateway(configFile);
   t.after(() => first.child.kill('SIGKILL'));
   await waitForSip(sipPort);
-  const agent = new Sipp({ scenario: 'agent.xml', localPort: agentPort, mediaPort: sippMediaPort(), timeoutSec: 30 });
-  const caller = new Sipp({ scenario: 'caller.xml', localPort: await freePort(), mediaPort: sippMediaPort(), remote: `127.0.0.1:${sipPort}`, service: '1000', pauseMs: 8000, timeoutSec: 30 });
+  const agent = new Sipp({ scenario: 'agent.xml', localPort: agentPort, mediaPort: await sippMediaPort(), timeoutSec: 30 });
+  const caller = new Sipp({ scenario: 'caller.xml', localPort: await freePort(), mediaPort: await sippMediaPort(), remote: `127.0.0.1:${sipPort}`, service: '1000', pauseMs: 8000, timeoutSec: 30 });
   t.after(() => (caller.kill(), agent.kill()));
   const captureStarted = await first.waitForLog('capture started', 30_000);
   const startedAt = Date.parse(String(captureStarted['time']));

@@ -180,7 +180,7 @@ test('outbound: a nominated extension is recorded as outbound with itself as ope
     scenario: 'caller-refused.xml',
     ip: '127.0.0.3',
     localPort: await freePort('127.0.0.3'),
-    mediaPort: sippMediaPort(),
+    mediaPort: await sippMediaPort(),
     remote: `127.0.0.1:${gw.sipPort}`,
     service: '01632960000',
     traceMessages: true,

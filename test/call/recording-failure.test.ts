@@ -47,7 +47,7 @@ for (const policy of ['reject', 'continue'] as const) {
     assert.match(health.problems.join('\n'), /object store refusing uploads/);
 
     if (policy === 'reject') {
-      const caller = new Sipp({ scenario: 'caller-refused.xml', localPort: await freePort(), mediaPort: sippMediaPort(), remote: `127.0.0.1:${gw.sipPort}`, service: '1000', traceMessages: true });
+      const caller = new Sipp({ scenario: 'caller-refused.xml', localPort: await freePort(), mediaPort: await sippMediaPort(), remote: `127.0.0.1:${gw.sipPort}`, service: '1000', traceMessages: true });
       t.after(() => caller.kill());
       const c = await caller.done;
       assertSippOk('caller', c, gw.logTail);

@@ -51,7 +51,7 @@ interface Target {
 async function startTarget(t: TestContext, scenario: 'agent2-answer.xml' | 'agent-busy.xml' = 'agent2-answer.xml'): Promise<Target> {
   const port = await freePort(TARGET_IP);
   const answers = scenario === 'agent2-answer.xml';
-  const sipp = new Sipp({ scenario, ip: TARGET_IP, localPort: port, mediaPort: sippMediaPort(), traceMessages: true, ...(answers ? { extraArgs: ['-rtp_echo'] } : {}) });
+  const sipp = new Sipp({ scenario, ip: TARGET_IP, localPort: port, mediaPort: await sippMediaPort(), traceMessages: true, ...(answers ? { extraArgs: ['-rtp_echo'] } : {}) });
   t.after(() => sipp.kill());
   return { port, done: sipp.done, answers };
 }
@@ -381,7 +381,7 @@ test('an INVITE with Replaces from the agent side naming our agent dialog takes 
     scenario: 'agent2-replaces.xml',
     localPort: await freePort(),
     mediaIp: TARGET_IP,
-    mediaPort: sippMediaPort(),
+    mediaPort: await sippMediaPort(),
     remote: `127.0.0.1:${gw.sipPort}`,
     service: '1000',
     extraArgs: ['-rtp_echo', '-key', 'replaces', replaces],

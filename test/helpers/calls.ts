@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import type { Call } from '../../src/call/call.js';
 import { freePort } from '../../src/cli/free-port.js';
+import { bindSocket } from '../../src/media/ports.js';
 import { SIPP_PCAP_DIR, Sipp, type SippOptions, type SippResult } from '../../src/cli/sipp.js';
 import type { RunningGateway } from '../../src/main.js';
 import type { CallSummary } from '../../src/call/summary.js';
@@ -21,12 +22,27 @@ let nextMediaPort = FIRST_MEDIA_PORT + 4 * Math.floor(Math.random() * ((LAST_MED
  * Even ports for SIPp's media, four apart (SIPp binds the port and the next
  * ones): outside every gateway RTP range and the free ports' range, below the
  * kernel's ephemeral range so that no socket bound to port 0 can take one
- * before SIPp binds it, and clear of the demo's 32100 and 32200.
+ * before SIPp binds it, and clear of the demo's 32100 and 32200. Test files
+ * run two at a time, each from its own random place in the range: a slot whose
+ * ports another process holds is skipped.
  */
-export function sippMediaPort(): number {
-  const p = nextMediaPort;
-  nextMediaPort = nextMediaPort >= LAST_MEDIA_PORT ? FIRST_MEDIA_PORT : nextMediaPort + 4;
-  return p;
+export async function sippMediaPort(): Promise<number> {
+  for (let tried = 0; tried <= (LAST_MEDIA_PORT - FIRST_MEDIA_PORT) / 4; tried++) {
+    const p = nextMediaPort;
+    nextMediaPort = nextMediaPort >= LAST_MEDIA_PORT ? FIRST_MEDIA_PORT : nextMediaPort + 4;
+    if (await udpPortsFree(p, 4)) return p;
+  }
+  throw new Error(`no SIPp media ports free in ${String(FIRST_MEDIA_PORT)}-${String(LAST_MEDIA_PORT + 3)}`);
+}
+
+/** Whether `count` UDP ports from `first` are free on every address (SIPp's media listens on the one it is given). */
+async function udpPortsFree(first: number, count: number): Promise<boolean> {
+  for (let port = first; port < first + count; port++) {
+    const socket = await bindSocket('0.0.0.0', port);
+    if (socket === null) return false;
+    socket.close();
+  }
+  return true;
 }
 
 export const G711A_PCAP = `${SIPP_PCAP_DIR}/g711a.pcap`;
@@ -130,8 +146,8 @@ export async function startCall(
   const call = new Promise<Call>((resolve) => gateway.once('call-started', resolve));
   const ended = nextCallEnded(gateway);
   const transport = opts.transport ?? 'udp';
-  const agent = new Sipp({ transport, localPort: gw.agentPort, mediaPort: sippMediaPort(), ...opts.agent });
-  const caller = new Sipp({ transport, localPort: await freePort(), mediaPort: sippMediaPort(), remote: `127.0.0.1:${gw.sipPort}`, service: '1000', ...opts.caller });
+  const agent = new Sipp({ transport, localPort: gw.agentPort, mediaPort: await sippMediaPort(), ...opts.agent });
+  const caller = new Sipp({ transport, localPort: await freePort(), mediaPort: await sippMediaPort(), remote: `127.0.0.1:${gw.sipPort}`, service: '1000', ...opts.caller });
   t.after(() => (caller.kill(), agent.kill()));
   const finished = (async (): Promise<CallRun> => {
     // A peer that fails ends the other at once rather than after its timeout, and is reported first.
