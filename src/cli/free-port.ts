@@ -24,7 +24,8 @@ export async function freePort(address = '127.0.0.1'): Promise<number> {
   throw new Error(`no port free for both UDP and TCP on ${address} in ${String(FIRST)}-${String(LAST)}`);
 }
 
-async function udpFree(port: number, address: string): Promise<boolean> {
+/** Whether a UDP socket can bind `port` on `address` right now ('0.0.0.0': on no address is it taken). */
+export async function udpFree(port: number, address: string): Promise<boolean> {
   const socket = await bindSocket(address, port);
   socket?.close();
   return socket !== null;

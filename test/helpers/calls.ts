@@ -5,8 +5,7 @@
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import type { Call } from '../../src/call/call.js';
-import { freePort } from '../../src/cli/free-port.js';
-import { bindSocket } from '../../src/media/ports.js';
+import { freePort, udpFree } from '../../src/cli/free-port.js';
 import { SIPP_PCAP_DIR, Sipp, type SippOptions, type SippResult } from '../../src/cli/sipp.js';
 import type { RunningGateway } from '../../src/main.js';
 import type { CallSummary } from '../../src/call/summary.js';
@@ -30,19 +29,12 @@ export async function sippMediaPort(): Promise<number> {
   for (let tried = 0; tried <= (LAST_MEDIA_PORT - FIRST_MEDIA_PORT) / 4; tried++) {
     const p = nextMediaPort;
     nextMediaPort = nextMediaPort >= LAST_MEDIA_PORT ? FIRST_MEDIA_PORT : nextMediaPort + 4;
-    if (await udpPortsFree(p, 4)) return p;
+    let free = true;
+    // SIPp's media listens on the address it is given; none of the four may be taken on any.
+    for (let port = p; free && port < p + 4; port++) free = await udpFree(port, '0.0.0.0');
+    if (free) return p;
   }
   throw new Error(`no SIPp media ports free in ${String(FIRST_MEDIA_PORT)}-${String(LAST_MEDIA_PORT + 3)}`);
-}
-
-/** Whether `count` UDP ports from `first` are free on every address (SIPp's media listens on the one it is given). */
-async function udpPortsFree(first: number, count: number): Promise<boolean> {
-  for (let port = first; port < first + count; port++) {
-    const socket = await bindSocket('0.0.0.0', port);
-    if (socket === null) return false;
-    socket.close();
-  }
-  return true;
 }
 
 export const G711A_PCAP = `${SIPP_PCAP_DIR}/g711a.pcap`;
