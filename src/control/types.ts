@@ -3,6 +3,7 @@
  * few capture actions an operator or a compliance tool may take on it. The
  * gateway implements `CaptureControl`; the HTTP layer only translates.
  */
+import type { UploaderStats } from '../storage/uploader.js';
 
 /**
  * `pending`: the call will be recorded once the agent answers (ringing, announcement);
@@ -56,5 +57,5 @@ export interface HealthView {
   refused: { notTrunk: number; noLine: number; recordingUnavailable: number };
   /** Absent when the gateway records into memory only (tests). */
   spool?: { usedBytes: number; maxBytes: number; entries: number; full: boolean };
-  uploads?: { uploaded: number; failures: number; failuresSinceSuccess: number; retrying: number; queued: number; waitingLive: number; uploading: number; streaming: number };
+  uploads?: UploaderStats;
 }

@@ -33,7 +33,7 @@ export function healthOf({ gateway, spool, uploader }: HealthSources): HealthVie
   }
   if (uploader) {
     const u = uploader.stats;
-    view.uploads = { uploaded: u.uploaded, failures: u.failures, failuresSinceSuccess: u.failuresSinceSuccess, retrying: u.retrying, queued: u.queued, waitingLive: u.waitingLive, uploading: u.uploading, streaming: u.streaming };
+    view.uploads = u;
     if (u.failuresSinceSuccess > 0) {
       problems.push(`object store refusing uploads: ${u.failuresSinceSuccess} failed attempts since the last success; the spool keeps the recordings and retries`);
     }

@@ -32,7 +32,7 @@ test('health: the counters as they are, and ok while the spool has room and the 
   assert.deepEqual(view.calls, { active: 2, started: 9, ended: 7 });
   assert.deepEqual(view.refused, { notTrunk: 3, noLine: 4, recordingUnavailable: 2 });
   assert.deepEqual(view.spool, { usedBytes: 1000, maxBytes: 1 << 20, entries: 1, full: false });
-  assert.deepEqual(view.uploads, { uploaded: 5, failures: 6, failuresSinceSuccess: 0, retrying: 1, queued: 0, waitingLive: 2, uploading: 1, streaming: 1 });
+  assert.deepEqual(view.uploads, { uploaded: 5, failures: 6, failuresSinceSuccess: 0, retrying: 1, queued: 0, waitingLive: 2, uploading: 1, streaming: 1, bytesUploaded: 1000 });
 
   // Recording into memory only: no spool or uploads to report.
   const bare = healthOf({ gateway: { stats, activeCalls: new Map() } });
