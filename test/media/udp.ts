@@ -54,7 +54,14 @@ export async function until(condition: () => boolean, what: string, boundMs = 50
   }
 }
 
-/** An even port base in a range no other media test uses, different per run. */
+/**
+ * An even port base in a range no other media test uses, different per run.
+ * A slot spans 450 ports (a base among the first 400, and up to 41 ports
+ * above it), so slots 0-21 stay within 20000-29899: below SIPp's media ports
+ * (30100 up) and the call tests' gateway RTP ranges (40000 up), which test
+ * files running at the same time use.
+ */
 export function testPortBase(slot: number): number {
-  return 20000 + slot * 1000 + 2 * Math.floor(Math.random() * 400);
+  if (slot > 21) throw new RangeError(`testPortBase: slot ${slot} would reach SIPp's media ports`);
+  return 20000 + slot * 450 + 2 * Math.floor(Math.random() * 200);
 }
