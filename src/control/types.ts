@@ -56,6 +56,15 @@ export interface HealthView {
   calls: { active: number; started: number; ended: number };
   refused: { notTrunk: number; noLine: number; recordingUnavailable: number };
   /** Absent when the gateway records into memory only (tests). */
-  spool?: { usedBytes: number; maxBytes: number; entries: number; full: boolean };
+  spool?: {
+    usedBytes: number;
+    maxBytes: number;
+    entries: number;
+    full: boolean;
+    /** Set while the spool cannot write (a full or failing disk): the first error since it last could. */
+    writeFault?: { code: string; message: string; since: string };
+    /** Segments whose spool entry failed since the start; each lost its audio from that moment. */
+    failedEntries: number;
+  };
   uploads?: UploaderStats;
 }

@@ -10,7 +10,7 @@ import type { Uploader } from '../storage/uploader.js';
 
 export interface HealthSources {
   readonly gateway: { readonly stats: GatewayStats; readonly activeCalls: ReadonlyMap<string, unknown> };
-  readonly spool?: Pick<Spool, 'usedBytes' | 'maxBytes' | 'full' | 'entries'>;
+  readonly spool?: Pick<Spool, 'usedBytes' | 'maxBytes' | 'full' | 'entries' | 'fault' | 'failedEntries'>;
   readonly uploader?: Pick<Uploader, 'stats'>;
 }
 
@@ -25,10 +25,22 @@ export function healthOf({ gateway, spool, uploader }: HealthSources): HealthVie
   };
   if (spool) {
     const entries = spool.entries().length;
-    view.spool = { usedBytes: spool.usedBytes, maxBytes: spool.maxBytes, entries, full: spool.full };
+    const { fault, failedEntries } = spool;
+    view.spool = {
+      usedBytes: spool.usedBytes,
+      maxBytes: spool.maxBytes,
+      entries,
+      full: spool.full,
+      ...(fault ? { writeFault: { code: fault.code, message: fault.message, since: fault.since.toISOString() } } : {}),
+      failedEntries,
+    };
     if (spool.full) {
       const held = `${entries} ${entries === 1 ? 'entry' : 'entries'}`;
       problems.push(`spool full (${sizeOf(spool.usedBytes)} of ${sizeOf(spool.maxBytes)}, ${held}): recorded lines apply onRecordingFailure`);
+    }
+    if (fault) {
+      const lost = failedEntries > 0 ? `; ${failedEntries} ${failedEntries === 1 ? 'segment' : 'segments'} lost audio from the failure on` : '';
+      problems.push(`spool cannot write since ${fault.since.toISOString()} (${fault.code}: ${fault.message}): recorded lines apply onRecordingFailure${lost}`);
     }
   }
   if (uploader) {

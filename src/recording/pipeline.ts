@@ -27,7 +27,7 @@ export interface RecordingPipeline {
   readonly keyId: string;
   /** Removes recordings (an opt-out) from the spool and the store; deletes a down store refuses are retried. */
   discard(this: void, keys: readonly string[]): Promise<DiscardResult>;
-  /** False while the spool is full: lines then apply their onRecordingFailure policy. */
+  /** False while the spool is full or cannot write: lines then apply their onRecordingFailure policy. */
   canRecord(this: void): boolean;
   /** Waits (up to `drainMs`) for the spool to empty, then stops the uploader; what is left stays for the next start. */
   stop(drainMs?: number): Promise<void>;
@@ -106,7 +106,7 @@ export async function startRecordingPipeline(config: GatewayConfig, log: Logger)
     uploader,
     store,
     keyId: kek.id,
-    canRecord: () => !spool.full,
+    canRecord: () => !spool.full && spool.fault === undefined,
     discard: (keys) => discarder.discard(keys),
     stop: async (drainMs = 5000) => {
       await uploader.drain(drainMs);

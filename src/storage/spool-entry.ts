@@ -36,6 +36,8 @@ export interface SpoolEntry {
   readonly recovered: boolean;
   /** Bytes appended so far (queued or on disk). */
   readonly size: number;
+  /** Its writer failed: the bytes on disk are all it holds, and it can be neither appended to nor sealed. */
+  readonly failed: boolean;
   /** Queued, copied, written in order; counts toward the spool's usedBytes. Throws once seal() or remove() was called. */
   append(bytes: Buffer): void;
   /** All appends flushed and fsynced, then the `.sealed` marker written atomically. Idempotent. */
@@ -55,6 +57,8 @@ export interface EntryOwner {
   /** The seal marker is down: the entry holds its final bytes. */
   sealed(entry: SpoolFile): void;
   removed(entry: SpoolFile): void;
+  /** The entry's writer failed (a full or failing disk): its later appends are dropped. */
+  failed(entry: SpoolFile, err: unknown): void;
 }
 
 export interface EntryFiles {
@@ -115,6 +119,10 @@ export class SpoolFile implements SpoolEntry, TailSource {
 
   get size(): number {
     return this.appended;
+  }
+
+  get failed(): boolean {
+    return this.failure !== null && !this.removing;
   }
 
   whenReady(): Promise<void> {
@@ -194,10 +202,14 @@ export class SpoolFile implements SpoolEntry, TailSource {
     const code = isErrno(err, 'ENOSPC', 'EDQUOT') ? 'SPOOL_FULL' : 'SPOOL_CORRUPT';
     const detail = err instanceof Error ? err.message : String(err);
     this.failure = err instanceof StorageError ? err : new StorageError(code, `spool entry ${this.id}: ${what}: ${detail}`, { cause: err });
-    const lost = this.queue.reduce((n, b) => n + b.length, 0);
+    // Queued, or in the write that failed: what never reached the disk no longer counts toward the spool's size.
+    const lost = this.appended - this.written;
     this.queue = [];
     this.dropped += lost;
+    this.appended = this.written;
+    this.owner.resized(-lost);
     this.owner.log.error({ err, entry: this.id, key: this.meta.key }, 'spool entry failed; further appends are dropped');
+    this.owner.failed(this, err);
     this.changed();
   }
 

@@ -8,12 +8,13 @@
  * spool-entry.ts for the files of one entry and the order they are written in.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { RecgwError } from '../errors.js';
 import { TypedEmitter } from '../ops/emitter.js';
 import { silentLogger, type Logger } from '../ops/log.js';
-import { DIR_MODE, isErrno, unlinkIfPresent } from './atomic.js';
+import { DIR_MODE, FILE_MODE, isErrno, tempPathFor, unlinkIfPresent, writeAll } from './atomic.js';
 import { SpoolFile, type EntryFiles, type EntryOwner, type SpoolEntry, type SpoolEntryMeta } from './spool-entry.js';
 
 export type { SpoolEntry, SpoolEntryMeta } from './spool-entry.js';
@@ -23,7 +24,24 @@ export interface SpoolOptions {
   /** Past this, `full` is true: the caller decides (refuse new recordings, alarm); appends still succeed. */
   readonly maxBytes: number;
   readonly logger?: Logger;
+  /** While the spool cannot write, how often it tries again. Default 5 s. */
+  readonly probeMs?: number;
 }
+
+/** Why the spool cannot write: the first failure since it last could. */
+export interface SpoolFault {
+  /** The system's error code (ENOSPC, EDQUOT, EIO, EROFS, ...). */
+  readonly code: string;
+  readonly message: string;
+  readonly since: Date;
+}
+
+/**
+ * The write that tells a faulted spool it can write again: room for about two
+ * minutes of one leg, fsynced, so a disk with a few kilobytes free does not
+ * pass for one that can take calls.
+ */
+const PROBE_BYTES = 1 << 20;
 
 export interface SpoolEvents {
   /** A new entry was created; the uploader starts streaming it at once. */
@@ -60,12 +78,17 @@ export class Spool extends TypedEmitter<SpoolEvents> {
   private lastStamp = 0;
   private state: 'new' | 'opening' | 'open' | 'closed' = 'new';
   private readonly owner: EntryOwner;
+  private readonly probeMs: number;
+  private writeFault: SpoolFault | undefined;
+  private probeTimer: NodeJS.Timeout | undefined;
+  private entriesFailed = 0;
 
   constructor(opts: SpoolOptions) {
     super();
     this.dir = resolve(opts.dir);
     this.maxBytes = opts.maxBytes;
     this.log = opts.logger ?? silentLogger();
+    this.probeMs = opts.probeMs ?? 5000;
     this.owner = {
       log: this.log,
       resized: (delta) => {
@@ -75,7 +98,103 @@ export class Spool extends TypedEmitter<SpoolEvents> {
       removed: (entry) => {
         if (this.live.delete(entry.id)) this.used -= entry.size;
       },
+      failed: (_entry, err) => {
+        this.entriesFailed++;
+        this.faulted(err);
+      },
     };
+  }
+
+  /**
+   * Set while the spool cannot write (a full or failing disk, whatever its
+   * configured limit says): recordings started now would be lost, so a
+   * recorded line applies its onRecordingFailure policy until a test write
+   * succeeds again.
+   */
+  get fault(): SpoolFault | undefined {
+    return this.writeFault;
+  }
+
+  /** Entries whose writer failed since the spool opened: each lost its audio from that moment. */
+  get failedEntries(): number {
+    return this.entriesFailed;
+  }
+
+  private faulted(err: unknown): void {
+    if (this.writeFault || this.state === 'closed') return;
+    this.writeFault = {
+      code: (err as NodeJS.ErrnoException | undefined)?.code ?? 'EIO',
+      message: err instanceof Error ? err.message : String(err),
+      since: new Date(),
+    };
+    this.log.error({ err, dir: this.dir }, 'spool cannot write: recorded lines apply onRecordingFailure until it can');
+    this.scheduleProbe();
+  }
+
+  private scheduleProbe(): void {
+    this.probeTimer = setTimeout(() => {
+      void this.probe().then((err) => {
+        if (this.state === 'closed' || !this.writeFault) return;
+        if (err !== null) {
+          this.scheduleProbe();
+          return;
+        }
+        this.log.warn({ dir: this.dir, since: this.writeFault.since.toISOString(), failedEntries: this.entriesFailed }, 'spool writable again');
+        this.writeFault = undefined;
+        return this.takeBackFailed();
+      }).catch((err: unknown) => this.log.error({ err, dir: this.dir }, 'could not take back the spool entries that failed'));
+    }, this.probeMs);
+    // The gateway's sockets keep the process alive, not a probe.
+    this.probeTimer.unref();
+  }
+
+  /**
+   * What a failed entry's writer got onto the disk is kept: once the spool can
+   * write again, each such entry is taken back as if a crash had left it
+   * (`recovered`), so the uploader cuts it to its last whole chunk, seals it and
+   * uploads it now rather than at the next start. Its writer's later appends
+   * still go nowhere: they belong to the failed instance.
+   */
+  private async takeBackFailed(): Promise<void> {
+    for (const entry of [...this.live.values()]) {
+      if (!entry.failed) continue;
+      await entry.closeFile().catch(() => undefined);
+      const files = this.filesOf(entry.id);
+      const size = await stat(files.seg).then(
+        (st) => st.size,
+        () => 0,
+      );
+      if (this.state === 'closed' || this.live.get(entry.id) !== entry) continue;
+      this.used -= entry.size;
+      if (size === 0) {
+        // Nothing of it reached the disk: no object to make.
+        this.live.delete(entry.id);
+        await unlinkIfPresent(files.meta);
+        await unlinkIfPresent(files.seg);
+        continue;
+      }
+      const found = new SpoolFile(entry.id, entry.meta, files, this.owner, { kind: 'found', size, sealed: false });
+      this.live.set(entry.id, found);
+      this.used += size;
+      this.safeEmit('entry', found);
+    }
+  }
+
+  /** Writes and fsyncs PROBE_BYTES in a temp file, then removes it; null when that worked. */
+  private async probe(): Promise<unknown> {
+    const path = tempPathFor(join(this.dir, 'write-probe'));
+    let fh: FileHandle | undefined;
+    try {
+      fh = await open(path, 'wx', FILE_MODE);
+      await writeAll(fh, Buffer.alloc(PROBE_BYTES));
+      await fh.sync();
+      return null;
+    } catch (err) {
+      return err;
+    } finally {
+      await fh?.close().catch(() => undefined);
+      await unlinkIfPresent(path).catch(() => undefined);
+    }
   }
 
   get usedBytes(): number {
@@ -143,6 +262,9 @@ export class Spool extends TypedEmitter<SpoolEvents> {
     }
     this.state = 'open';
     this.log.info({ dir: this.dir, entries: this.live.size, recovered, debris, usedBytes: this.used }, 'spool open');
+    // A disk already full (or read-only) at start faults the spool before the first call is taken.
+    const err = await this.probe();
+    if (err !== null) this.faulted(err);
   }
 
   private async load(id: string, files: EntryFiles, sealed: boolean): Promise<SpoolFile | null> {
@@ -195,6 +317,7 @@ export class Spool extends TypedEmitter<SpoolEvents> {
   async close(): Promise<void> {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    clearTimeout(this.probeTimer);
     await Promise.all([...this.live.values()].map((e) => e.closeFile()));
   }
 

@@ -117,7 +117,14 @@ export class Uploader extends TypedEmitter<UploaderEvents> {
   private bytesUploaded = 0;
   /** Failed attempts since the last success: non-zero means the store is (or was) down. */
   private failuresSinceSuccess = 0;
-  private readonly onEntry = (entry: SpoolEntry): void => this.track(entry);
+  private readonly onEntry = (entry: SpoolEntry): void => {
+    // An entry whose writer failed, taken back once the spool could write again: finished like a crash's leftover.
+    if (entry.recovered && !entry.sealed) {
+      void this.finishRecovered(entry).then((ok) => {
+        if (ok) this.track(entry);
+      });
+    } else this.track(entry);
+  };
   /** A queued live entry that is sealed now may take a sealed entry's slot. */
   private readonly onSealed = (): void => this.pump();
   /** Keys whose recordings were discarded (an opt-out): never uploaded again, whatever the spool holds. */
@@ -203,6 +210,9 @@ export class Uploader extends TypedEmitter<UploaderEvents> {
   }
 
   private track(entry: SpoolEntry): void {
+    const stale = this.jobs.get(entry.id);
+    // The failed instance of an entry the spool has taken back: its job is over.
+    if (stale && stale.entry !== entry && stale.entry.failed) this.drop(stale);
     if (!this.running || this.jobs.has(entry.id)) return;
     if (this.forgotten.has(entry.meta.key)) {
       void entry.remove().catch(() => undefined);
@@ -264,6 +274,14 @@ export class Uploader extends TypedEmitter<UploaderEvents> {
     } catch (err) {
       source?.destroy();
       counted?.destroy();
+      if (entry.failed) {
+        // The spool's disk failed, not the store: no retry. The spool hands the entry back once it can write again.
+        if (this.jobs.get(entry.id) === job) {
+          this.drop(job);
+          this.log.warn({ key: entry.meta.key, entry: entry.id }, 'spool entry failed while it was written; uploaded once the spool can write again');
+        }
+        return;
+      }
       if (this.running && this.jobs.get(entry.id) === job) this.failed(job, asStorageError(err));
       return;
     } finally {
@@ -296,6 +314,14 @@ export class Uploader extends TypedEmitter<UploaderEvents> {
         `${key}: the store holds ${stored.size} bytes sha256 ${stored.sha256}, streamed ${streamed.size} bytes sha256 ${streamed.sha256}`,
       );
     }
+  }
+
+  private drop(job: Job): void {
+    if (job.timer) clearTimeout(job.timer);
+    job.timer = null;
+    job.abort?.abort(new StorageError('SPOOL_CORRUPT', 'spool entry failed'));
+    this.queue = this.queue.filter((j) => j !== job);
+    this.jobs.delete(job.entry.id);
   }
 
   private failed(job: Job, error: StorageError): void {

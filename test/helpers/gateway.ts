@@ -50,6 +50,8 @@ export interface TestGatewayOptions {
   pipeline?: boolean;
   storage?: unknown;
   spoolMaxBytes?: number;
+  /** Where the spool lives (a small disk of its own, say); under the gateway's temp dir when absent. */
+  spoolDir?: string;
   segmentSeconds?: number;
   /** recording.lookbackMs; the gateway's default (1 s) when absent. */
   lookbackMs?: number;
@@ -66,7 +68,7 @@ export const TEST_CONTROL_TOKEN = 'test-control-token-0123456789';
 export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'recgw-test-'));
   const storeDir = join(dir, 'store');
-  const spoolDir = join(dir, 'spool');
+  const spoolDir = opts.spoolDir ?? join(dir, 'spool');
   const keys = generateKeyPair(join(dir, 'keys'));
   const announcementFile = join(dir, 'announcement.wav');
   writeToneWav(announcementFile, { ms: opts.announcementMs ?? 400 });

@@ -7,6 +7,7 @@ import type { GatewayStats } from '../../src/call/gateway.js';
 import { healthOf } from '../../src/ops/health.js';
 import { Spool } from '../../src/storage/spool.js';
 import type { UploaderStats } from '../../src/storage/uploader.js';
+import { smallDisk } from '../helpers/small-disk.js';
 
 const stats: GatewayStats = { recordingUnavailable: 2, rejectedNotTrunk: 3, rejectedNoLine: 4, callsStarted: 9, callsEnded: 7 };
 const calls = new Map([
@@ -31,7 +32,7 @@ test('health: the counters as they are, and ok while the spool has room and the 
   assert.deepEqual(view.problems, []);
   assert.deepEqual(view.calls, { active: 2, started: 9, ended: 7 });
   assert.deepEqual(view.refused, { notTrunk: 3, noLine: 4, recordingUnavailable: 2 });
-  assert.deepEqual(view.spool, { usedBytes: 1000, maxBytes: 1 << 20, entries: 1, full: false });
+  assert.deepEqual(view.spool, { usedBytes: 1000, maxBytes: 1 << 20, entries: 1, full: false, failedEntries: 0 });
   assert.deepEqual(view.uploads, { uploaded: 5, failures: 6, failuresSinceSuccess: 0, retrying: 1, queued: 0, waitingLive: 2, uploading: 1, streaming: 1, bytesUploaded: 1000 });
 
   // Recording into memory only: no spool or uploads to report.
@@ -60,4 +61,23 @@ test('health: a full spool and a failing store each make it degraded, and each s
   assert.deepEqual(full.problems, ['spool full (4.0 KiB of 4.0 KiB, 1 entry): recorded lines apply onRecordingFailure']);
 
   assert.equal(healthOf({ gateway: { stats, activeCalls: calls }, spool, uploader: uploads(1) }).problems.length, 2, 'both at once');
+});
+
+test('health: a spool that cannot write (its disk full) is degraded, names the error, and counts the segments it cost', async (t) => {
+  const disk = await smallDisk(t, 2 << 20);
+  if (typeof disk === 'string') return t.skip(disk);
+  const spool = new Spool({ dir: join(disk.dir, 'spool'), maxBytes: 1 << 30, probeMs: 60_000 });
+  await spool.open();
+  t.after(() => spool.close());
+  await disk.fill(8 << 10);
+  spool.create({ key: 'c.rec', kind: 'audio', callId: 'c', tags: {} }).append(Buffer.alloc(64 << 10, 3));
+  for (let i = 0; i < 1000 && spool.failedEntries === 0; i++) await new Promise((r) => setTimeout(r, 5));
+
+  const view = healthOf({ gateway: { stats, activeCalls: calls }, spool, uploader: uploads(0) });
+  assert.equal(view.status, 'degraded');
+  assert.equal(view.spool?.full, false, 'far from its configured limit');
+  assert.equal(view.spool?.writeFault?.code, 'ENOSPC');
+  assert.equal(view.spool?.failedEntries, 1);
+  assert.equal(view.problems.length, 1);
+  assert.match(view.problems[0] ?? '', /^spool cannot write since \S+ \(ENOSPC: .*no space left on device.*\): recorded lines apply onRecordingFailure; 1 segment lost audio from the failure on$/i);
 });

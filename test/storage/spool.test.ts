@@ -8,7 +8,8 @@ import { test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { RecgwError } from '../../src/errors.js';
-import { Spool, type SpoolEntryMeta } from '../../src/storage/spool.js';
+import { Spool, type SpoolEntry, type SpoolEntryMeta, type SpoolFault } from '../../src/storage/spool.js';
+import { smallDisk } from '../helpers/small-disk.js';
 
 async function spoolDir(t: TestContext): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'recgw-spool-'));
@@ -248,4 +249,69 @@ test('after a real kill -9 mid-write, a new spool recovers what reached the disk
   for (let i = 0; i < 100; i++) assert.ok(bytes.subarray(i * 160, (i + 1) * 160).every((b) => b === i), `chunk ${i} in order`);
   assert.ok(bytes.subarray(16000).every((b) => b === 0xff), 'later appends were whole bytes of later chunks');
   assert.equal(live.size, bytes.length);
+});
+
+/** Read through a call: TypeScript keeps an asserted property narrowed across awaits that change it. */
+const faultOf = (spool: Spool): SpoolFault | undefined => spool.fault;
+
+test('a disk that fills under the spool faults it (recordings refused), keeps what reached the disk, and hands it back once a test write succeeds', async (t) => {
+  const disk = await smallDisk(t, 4 << 20);
+  if (typeof disk === 'string') return t.skip(disk);
+  const spool = new Spool({ dir: join(disk.dir, 'spool'), maxBytes: 1 << 30, probeMs: 50 });
+  await spool.open();
+  t.after(() => spool.close());
+  assert.ok(!faultOf(spool), 'room for the start-up test write');
+
+  await disk.fill(16 << 10);
+  const entry = spool.create(meta(1));
+  for (let i = 0; i < 12; i++) entry.append(Buffer.alloc(4000, i + 1));
+  await until(() => faultOf(spool) !== undefined, 'the spool to fault');
+  assert.equal(faultOf(spool)?.code, 'ENOSPC');
+  assert.equal(spool.failedEntries, 1);
+  assert.equal(entry.failed, true);
+  // What never reached the disk is not counted as held; later appends are dropped, not thrown at the capture.
+  assert.ok(entry.size < 12 * 4000, `holds ${entry.size} of ${12 * 4000} bytes`);
+  assert.equal(spool.usedBytes, entry.size);
+  entry.append(Buffer.alloc(4000, 0xee));
+  assert.equal(spool.usedBytes, entry.size);
+  // The probe keeps failing while the disk is full: the fault stays.
+  await sleep(200);
+  assert.ok(faultOf(spool), 'still faulted while the disk is full');
+
+  const handedBack: SpoolEntry[] = [];
+  spool.on('entry', (e) => handedBack.push(e));
+  await disk.free();
+  // Polled: the spool's probe timer is unref'd, so it alone would not keep the test's process running.
+  await until(() => handedBack.length > 0, 'the failed entry to be handed back');
+  const [back] = handedBack;
+  assert.ok(back);
+  assert.ok(!faultOf(spool), 'writable again');
+  assert.deepEqual([back.id, back.meta.key, back.recovered, back.sealed, back.failed], [entry.id, entry.meta.key, true, false, false]);
+  const onDisk = await readFile(back.path);
+  assert.equal(back.size, onDisk.length);
+  assert.ok(onDisk.length > 0 && onDisk.length <= 16 << 10, `what reached the disk (${onDisk.length} bytes)`);
+  for (let i = 0; i < Math.floor(onDisk.length / 4000); i++) {
+    assert.ok(onDisk.subarray(i * 4000, (i + 1) * 4000).every((b) => b === i + 1), `chunk ${i} as appended`);
+  }
+  assert.deepEqual(spool.entries(), [back]);
+  assert.equal(spool.usedBytes, back.size);
+
+  const next = spool.create(meta(2));
+  next.append(Buffer.alloc(4000, 7));
+  await next.seal();
+  assert.equal(faultOf(spool), undefined);
+});
+
+test('a spool opened on a full disk starts faulted, before any recording is lost to it', async (t) => {
+  const disk = await smallDisk(t, 2 << 20);
+  if (typeof disk === 'string') return t.skip(disk);
+  await disk.fill(64 << 10);
+  const spool = new Spool({ dir: join(disk.dir, 'spool'), maxBytes: 1 << 30, probeMs: 50 });
+  await spool.open();
+  t.after(() => spool.close());
+  assert.equal(faultOf(spool)?.code, 'ENOSPC');
+  assert.equal(spool.failedEntries, 0);
+  await disk.free();
+  await until(() => faultOf(spool) === undefined, 'the fault to clear');
+  assert.deepEqual(await readdir(spool.dir), [], 'the test write leaves nothing behind');
 });

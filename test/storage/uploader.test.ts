@@ -11,6 +11,7 @@ import { Spool, type SpoolEntry, type SpoolEntryMeta } from '../../src/storage/s
 import type { ObjectStore } from '../../src/storage/store.js';
 import { Uploader, type UploaderEvents, type UploaderOptions } from '../../src/storage/uploader.js';
 import { FlakyStore } from '../helpers/flaky-store.js';
+import { smallDisk } from '../helpers/small-disk.js';
 import { captureLog } from '../helpers/log.js';
 
 interface Rig {
@@ -342,4 +343,37 @@ test('with every tail slot held by long calls, finished segments of other calls 
   for (const e of long) await e.seal();
   assert.equal(await uploader.drain(20_000), true);
   assert.equal(uploaded.length, 22);
+});
+
+test("a spool whose disk fills mid-segment: the store is not blamed, and what reached the disk is uploaded, cut to whole chunks, once the spool can write again", async (t) => {
+  const disk = await smallDisk(t, 4 << 20);
+  if (typeof disk === 'string') return t.skip(disk);
+  const root = await mkdtemp(join(tmpdir(), 'recgw-upload-'));
+  t.after(() => rm(root, { recursive: true, force: true }));
+  const spool = new Spool({ dir: join(disk.dir, 'spool'), maxBytes: 1 << 30, probeMs: 50 });
+  await spool.open();
+  t.after(() => spool.close());
+  const store = new FsStore({ dir: join(root, 'store') });
+  const CHUNK = 4000;
+  // As the pipeline's own hook cuts a torn record: here every chunk is CHUNK bytes.
+  const recover = async (entry: SpoolEntry): Promise<void> => entry.truncate(entry.size - (entry.size % CHUNK));
+  const uploader = new Uploader({ spool, store, backoff: { initialMs: 5, maxMs: 40 }, liveReadBytes: 1, recover });
+  t.after(() => uploader.stop());
+  await uploader.start();
+  const failures = record(uploader, 'failed');
+
+  await disk.fill(18 << 10);
+  const entry = spool.create(meta('full'));
+  for (let i = 0; i < 12; i++) entry.append(Buffer.alloc(CHUNK, i + 1));
+  await until(() => spool.fault !== undefined, 'the spool to fault');
+  await sleep(300);
+  assert.deepEqual(failures, [], 'no upload failure is counted against the store');
+  assert.equal(uploader.stats.failuresSinceSuccess, 0);
+
+  await disk.free();
+  await until(() => spool.entries().length === 0, 'the entry to be uploaded and removed');
+  const stored = await objectBytes(store, entry.meta.key);
+  assert.ok(stored.length >= CHUNK && stored.length % CHUNK === 0, `whole chunks only (${stored.length} bytes)`);
+  for (let i = 0; i < stored.length / CHUNK; i++) assert.ok(stored.subarray(i * CHUNK, (i + 1) * CHUNK).every((b) => b === i + 1), `chunk ${i} as appended`);
+  assert.equal(uploader.stats.uploaded, 1);
 });
