@@ -85,7 +85,7 @@ export interface AudioSinks {
 /** The sealing alone: the segment writer's own sink, its records dropped instead of spooled. */
 function sealingSink(kek: KeyEncryptionKey, info: Pick<SegmentInfo, 'callId' | 'leg'>): SegmentSink {
   const sealer = new RecordingSealer({ kind: 'audio', codec: 'PCMA', sampleRate: 8000, leg: info.leg, callId: info.callId, segment: 1, startedAt: new Date().toISOString() }, kek);
-  return new EncryptedSink(sealer, { append: () => undefined, seal: () => Promise.resolve() });
+  return new EncryptedSink(sealer, { append: () => undefined, seal: () => Promise.resolve(), failed: false });
 }
 
 /** The sinks of a stage: none for `none`, each a stage further than the one before. */

@@ -37,9 +37,13 @@ export class EncryptedSink implements SegmentSink {
 
   constructor(
     private readonly sealer: RecordingSealer,
-    private readonly entry: Pick<SpoolEntry, 'append' | 'seal'>,
+    private readonly entry: Pick<SpoolEntry, 'append' | 'seal' | 'failed'>,
   ) {
     entry.append(sealer.headerBytes);
+  }
+
+  get failed(): boolean {
+    return this.entry.failed;
   }
 
   write(audio: Buffer): void {
@@ -73,6 +77,10 @@ export class EncryptedSegmentWriter implements SegmentWriter {
 
   keyOf(info: SegmentInfo): string {
     return objectKey(info);
+  }
+
+  writable(): boolean {
+    return this.opts.spool.fault === undefined;
   }
 
   /** The manifest is one sealed chunk of JSON in its own object beside the call's segments. */

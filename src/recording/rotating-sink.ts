@@ -51,6 +51,8 @@ export class RotatingSink implements SegmentSink {
 
   write(audio: Buffer): void {
     if (this.closed) return;
+    // The spool lost this segment's entry (a full or failing disk) and can write again: the rest of the leg goes into a new one.
+    if (this.current.failed === true && this.writer.writable?.() !== false) this.reopen();
     let offset = 0;
     while (offset < audio.length) {
       const record = this.segments.at(-1);
@@ -59,11 +61,7 @@ export class RotatingSink implements SegmentSink {
       this.current.write(offset === 0 && n === audio.length ? audio : audio.subarray(offset, offset + n));
       record.samples += n;
       offset += n;
-      if (record.samples === this.segmentSamples) {
-        this.closeCurrent();
-        const prev = record.info;
-        this.current = this.open({ ...prev, segment: prev.segment + 1, startedAt: new Date(prev.startedAt.getTime() + (this.segmentSamples / prev.sampleRate) * 1000) });
-      }
+      if (record.samples === this.segmentSamples) this.next(record.info, record.samples);
     }
   }
 
@@ -77,14 +75,19 @@ export class RotatingSink implements SegmentSink {
     const record = this.segments.at(-1);
     if (!record) return;
     const { operator: _previous, ...prev } = record.info;
-    const next: SegmentInfo = {
-      ...prev,
-      ...(operator !== undefined ? { operator } : {}),
-      segment: prev.segment + 1,
-      startedAt: new Date(prev.startedAt.getTime() + (record.samples / prev.sampleRate) * 1000),
-    };
+    this.next({ ...prev, ...(operator !== undefined ? { operator } : {}) }, record.samples);
+  }
+
+  /** A new segment from here, with the same tags: the failed one keeps what reached the disk. */
+  private reopen(): void {
+    const record = this.segments.at(-1);
+    if (record) this.next(record.info, record.samples);
+  }
+
+  private next(info: SegmentInfo, samplesSoFar: number): void {
+    const startedAt = new Date(info.startedAt.getTime() + (samplesSoFar / info.sampleRate) * 1000);
     this.closeCurrent();
-    this.current = this.open(next);
+    this.current = this.open({ ...info, segment: info.segment + 1, startedAt });
   }
 
   close(): Promise<void> {

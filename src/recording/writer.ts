@@ -27,12 +27,16 @@ export interface SegmentSink {
   write(audio: Buffer): void;
   /** Flushes and seals; idempotent. */
   close(): Promise<void>;
+  /** True once the sink can keep nothing more (its spool entry failed): what it is given is lost. */
+  readonly failed?: boolean;
 }
 
 export interface SegmentWriter {
   /** Where a segment will be stored (its object key), for the manifest. */
   keyOf(info: SegmentInfo): string;
   open(info: SegmentInfo): SegmentSink;
+  /** False while a segment opened now would fail too (the spool cannot write). Absent: always. */
+  writable?(): boolean;
   /** Seals and stores the call's manifest (at capture start, and again at the end). */
   writeManifest(manifest: Manifest): Promise<void>;
 }
