@@ -101,6 +101,26 @@ function mix(callerWav: string, agentWav: string, out: string): Promise<void> {
   });
 }
 
+/**
+ * Audio missing between a leg's consecutive segments (one cut short, the next
+ * starting later on the call's clock), as the auditor reads it. Gaps under
+ * 0.1 s are the last chunk a crash or a failed disk took, already noted.
+ */
+function gapsBetweenSegments(perLeg: ReadonlyMap<string, readonly { offset: number; pcm: Buffer; segment: number }[]>): string[] {
+  const notes: string[] = [];
+  for (const [leg, parts] of perLeg) {
+    const sorted = [...parts].sort((a, b) => a.segment - b.segment);
+    for (let i = 1; i < sorted.length; i++) {
+      const prev = sorted[i - 1];
+      const next = sorted[i];
+      if (!prev || !next) continue;
+      const missing = next.offset - (prev.offset + prev.pcm.length / 2);
+      if (missing >= RATE / 10) notes.push(`${leg}: ${(missing / RATE).toFixed(2)} s missing before segment ${next.segment}`);
+    }
+  }
+  return notes;
+}
+
 export async function exportCall(
   store: ObjectStore,
   callId: string,
@@ -123,17 +143,21 @@ export async function exportCall(
   if (manifest?.optOut) notes.push(`the caller opted out at ${manifest.optOut.at} (by ${manifest.optOut.by})${manifest.optOut.discarded ? '; what was captured was discarded' : ''}`);
 
   const callStart = manifest ? Date.parse(manifest.startedAt) : NaN;
-  const perLeg = new Map<string, { offset: number; pcm: Buffer }[]>();
+  const perLeg = new Map<string, { offset: number; pcm: Buffer; segment: number }[]>();
   const legs: ExportedLeg[] = [];
   for (const key of keys.filter((k) => !/\/manifest(-start)?\.rec$/.test(k))) {
     const { leg: exported, header, pcm } = await writeLeg(await streamToBuffer(await store.get(key)), kdk, outDir, opts.allowIncomplete ?? false);
     legs.push(exported);
-    if (!exported.complete) notes.push(`${exported.leg} segment ${exported.segment} is incomplete (cut short by a crash): ${exported.seconds.toFixed(2)} s kept`);
+    if (!exported.complete) {
+      const failure = manifest?.segments.find((s) => s.key === key)?.failure;
+      notes.push(`${exported.leg} segment ${exported.segment} is incomplete (${failure ?? 'cut short by a crash'}): ${exported.seconds.toFixed(2)} s kept`);
+    }
     const offset = Number.isFinite(callStart) ? Math.max(0, Math.round(((Date.parse(header.startedAt) - callStart) / 1000) * RATE)) : 0;
     const list = perLeg.get(header.leg) ?? [];
-    list.push({ offset, pcm });
+    list.push({ offset, pcm, segment: header.segment });
     perLeg.set(header.leg, list);
   }
+  if (Number.isFinite(callStart)) notes.push(...gapsBetweenSegments(perLeg));
 
   let mixFile: string | undefined;
   const caller = perLeg.get('caller');

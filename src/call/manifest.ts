@@ -26,6 +26,7 @@ export function manifestOf(call: Call, stage: 'start' | 'final'): Manifest {
     ...(r.info.operator !== undefined ? { operator: r.info.operator } : {}),
     ...(r.closedAt ? { endedAt: r.closedAt.toISOString(), samples: r.samples } : {}),
     complete: r.closedAt !== undefined,
+    ...(r.error !== undefined ? { failure: r.error instanceof Error ? r.error.message : 'the segment could not be closed' } : {}),
     ...(discarded ? { discarded: true as const } : {}),
   }));
   const startedAt = records[0]?.info.startedAt ?? call.startedAt;

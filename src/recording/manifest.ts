@@ -19,6 +19,8 @@ export interface ManifestSegment {
   readonly samples?: number;
   /** False until the segment was closed and sealed with its final chunk. */
   readonly complete: boolean;
+  /** Why it could not be closed, when the gateway knows (its spool entry failed: a full or failing disk). */
+  readonly failure?: string;
   /** Deleted from spool and store after the caller opted out. */
   readonly discarded?: true;
 }

@@ -3,14 +3,22 @@
  * line applies its policy: `reject` refuses new calls with 503, `continue`
  * carries them unrecorded. The store here is an S3 endpoint where nothing
  * listens, so the backlog stays in the spool. A spool whose disk is full
- * (a real small tmpfs), whatever its configured limit, does the same.
+ * (a real small tmpfs), whatever its configured limit, does the same; one
+ * that fills mid-call costs the call only what was said meanwhile.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { exportCall } from '../../src/access/export.js';
 import { freePort } from '../../src/cli/free-port.js';
 import { Sipp } from '../../src/cli/sipp.js';
-import { assertSippOk, sippMediaPort, startCall, tracedMessages } from '../helpers/calls.js';
+import { openRecording } from '../../src/crypto/format.js';
+import { loadDecryptionKey } from '../../src/crypto/keys.js';
+import { PCMA_SILENCE } from '../../src/media/g711.js';
+import { FsStore } from '../../src/storage/fs.js';
+import { assertSippOk, pcapAudio, sippMediaPort, startCall, tracedMessages } from '../helpers/calls.js';
 import { eventually, startTestGateway, TEST_CONTROL_TOKEN } from '../helpers/gateway.js';
 import type { HealthView } from '../../src/control/types.js';
 import { smallDisk } from '../helpers/small-disk.js';
@@ -99,4 +107,53 @@ test('a spool on a disk that is full (far below its configured limit): recorded 
   assert.equal(summary.reason, 'caller-bye');
   assert.equal(summary.recorded, true, 'recorded again');
   assert.equal(gw.running.gateway.stats.recordingUnavailable, 1);
+});
+
+test("the spool's disk fills mid-call: the call goes on, the legs go on in new segments once it has room, and the export names what is missing and why", async (t) => {
+  const disk = await smallDisk(t, 8 << 20);
+  if (typeof disk === 'string') return t.skip(disk);
+  const gw = await startTestGateway({ pipeline: true, spoolDir: join(disk.dir, 'spool') });
+  t.after(() => gw.stop());
+  const pipeline = gw.running.pipeline;
+  assert.ok(pipeline);
+  const pcap = pcapAudio();
+  const started = await startCall(t, gw, { agent: { scenario: 'agent.xml', timeoutSec: 60 }, caller: { scenario: 'caller.xml', pauseMs: 14_000, timeoutSec: 60 } });
+  const call = await started.call;
+  await new Promise<void>((resolve) => call.once('answered', resolve));
+  // Capture holds 1.2 s back (lookback and jitter): by now about two seconds are sealed into the spool.
+  await sleep(3000);
+  await disk.fill(0);
+  await eventually('the spool to fault', () => pipeline.spool.fault !== undefined, 5000);
+  assert.equal(pipeline.spool.fault?.code, 'ENOSPC');
+  await sleep(1000);
+  await disk.free();
+  await eventually('the spool writable again', () => pipeline.spool.fault === undefined, 15_000);
+  assert.equal(call.ended, false, 'the call carried on throughout');
+  const { summary } = await started.finished;
+  assert.equal(summary.reason, 'caller-bye');
+  assert.equal(await pipeline.uploader.drain(20_000), true, 'everything reaches the store, the failed segments too');
+
+  const store = new FsStore({ dir: gw.storeDir });
+  const kdk = loadDecryptionKey(gw.privateKeyFile);
+  const out = join(gw.storeDir, '..', 'export');
+  const exported = await exportCall(store, summary.callId, kdk, out, { allowIncomplete: true });
+  const byLeg = (leg: string): Array<[number, boolean]> => exported.legs.filter((l) => l.leg === leg).map((l): [number, boolean] => [l.segment, l.complete]).sort((a, b) => a[0] - b[0]);
+  assert.deepEqual(byLeg('caller'), [[1, false], [2, true]]);
+  assert.deepEqual(byLeg('agent'), [[1, false], [2, true]]);
+  const failed = exported.manifest?.segments.filter((s) => !s.complete) ?? [];
+  assert.equal(failed.length, 2);
+  for (const s of failed) assert.match(s.failure ?? '', /ENOSPC/, `the manifest says why ${s.leg} segment ${s.segment} is incomplete`);
+  assert.equal(exported.manifest?.complete, false);
+  const notes = exported.notes.join('\n');
+  assert.match(notes, /caller segment 1 is incomplete \(.*ENOSPC.*\): \d+\.\d\d s kept/);
+  assert.match(notes, /caller: \d+\.\d\d s missing before segment 2/);
+  assert.match(notes, /agent: \d+\.\d\d s missing before segment 2/);
+
+  // What reached the disk before it filled is the audio SIPp sent, up to the failure.
+  const first = openRecording(readFileSync(join(gw.storeDir, failed.find((s) => s.leg === 'caller')?.key ?? '')), kdk, { allowIncomplete: true });
+  const kept = Buffer.concat(first.chunks);
+  assert.ok(kept.length >= 8000, `at least a second kept (${kept.length / 8000} s)`);
+  const lastChunk = first.chunks.at(-1) ?? Buffer.alloc(0);
+  assert.ok(lastChunk.some((b) => b !== PCMA_SILENCE), 'the last chunk kept holds speech');
+  assert.ok(pcap.audio.indexOf(lastChunk) >= 0, 'the last chunk kept is SIPp audio, byte for byte');
 });
