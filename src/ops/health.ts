@@ -47,7 +47,8 @@ export function healthOf({ gateway, spool, uploader }: HealthSources): HealthVie
     const u = uploader.stats;
     view.uploads = u;
     if (u.failuresSinceSuccess > 0) {
-      problems.push(`object store refusing uploads: ${u.failuresSinceSuccess} failed attempts since the last success; the spool keeps the recordings and retries`);
+      const last = u.lastFailure ? ` (the last at ${u.lastFailure.at}: ${u.lastFailure.code}: ${u.lastFailure.message})` : '';
+      problems.push(`object store refusing uploads: ${u.failuresSinceSuccess} failed attempts since the last success${last}; the spool keeps the recordings and retries`);
     }
   }
   if (problems.length > 0) view.status = 'degraded';

@@ -78,6 +78,8 @@ export interface UploaderStats {
   readonly bytesUploaded: number;
   /** Failed attempts since the store last took an upload: above 0, the store is failing now. */
   readonly failuresSinceSuccess: number;
+  /** The latest failed attempt, while the store is failing (failuresSinceSuccess above 0): what the on-call engineer reads first. */
+  readonly lastFailure?: { readonly code: string; readonly message: string; readonly at: string };
 }
 
 interface Job {
@@ -117,6 +119,7 @@ export class Uploader extends TypedEmitter<UploaderEvents> {
   private bytesUploaded = 0;
   /** Failed attempts since the last success: non-zero means the store is (or was) down. */
   private failuresSinceSuccess = 0;
+  private lastFailure: UploaderStats['lastFailure'];
   private readonly onEntry = (entry: SpoolEntry): void => {
     // An entry whose writer failed, taken back once the spool could write again: finished like a crash's leftover.
     if (entry.recovered && !entry.sealed) {
@@ -158,6 +161,7 @@ export class Uploader extends TypedEmitter<UploaderEvents> {
       streaming: this.streaming,
       bytesUploaded: this.bytesUploaded,
       failuresSinceSuccess: this.failuresSinceSuccess,
+      ...(this.lastFailure && this.failuresSinceSuccess > 0 ? { lastFailure: this.lastFailure } : {}),
     };
   }
 
@@ -329,6 +333,7 @@ export class Uploader extends TypedEmitter<UploaderEvents> {
     job.failures++;
     this.failures++;
     this.failuresSinceSuccess++;
+    this.lastFailure = { code: error.code, message: error.message, at: new Date().toISOString() };
     const retryInMs = backoffDelay(job.failures, this.backoff);
     if (!job.warned) {
       job.warned = true;

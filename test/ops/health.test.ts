@@ -14,8 +14,9 @@ const calls = new Map([
   ['a', {}],
   ['b', {}],
 ]);
+const lastFailure = { code: 'STORE_UNAVAILABLE', message: 'put a.rec: connect ECONNREFUSED 127.0.0.1:9', at: '2026-12-07T03:00:00.000Z' };
 const uploads = (failuresSinceSuccess: number): { stats: UploaderStats } => ({
-  stats: { uploaded: 5, failures: 6, failuresSinceSuccess, retrying: 1, queued: 0, waitingLive: 2, uploading: 1, streaming: 1, bytesUploaded: 1000 },
+  stats: { uploaded: 5, failures: 6, failuresSinceSuccess, retrying: 1, queued: 0, waitingLive: 2, uploading: 1, streaming: 1, bytesUploaded: 1000, ...(failuresSinceSuccess > 0 ? { lastFailure } : {}) },
 });
 
 test('health: the counters as they are, and ok while the spool has room and the store takes uploads', async (t) => {
@@ -52,7 +53,10 @@ test('health: a full spool and a failing store each make it degraded, and each s
   const failing = healthOf({ gateway: { stats, activeCalls: calls }, spool, uploader: uploads(3) });
   assert.equal(failing.status, 'degraded');
   assert.equal(failing.problems.length, 1);
-  assert.match(failing.problems[0] ?? '', /object store refusing uploads: 3 failed attempts since the last success/);
+  assert.equal(
+    failing.problems[0],
+    'object store refusing uploads: 3 failed attempts since the last success (the last at 2026-12-07T03:00:00.000Z: STORE_UNAVAILABLE: put a.rec: connect ECONNREFUSED 127.0.0.1:9); the spool keeps the recordings and retries',
+  );
 
   spool.create({ key: 'b.rec', kind: 'audio', callId: 'b', tags: {} }).append(Buffer.alloc(4096, 2));
   const full = healthOf({ gateway: { stats, activeCalls: calls }, spool, uploader: uploads(0) });

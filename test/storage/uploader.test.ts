@@ -161,6 +161,7 @@ test('while the store is down the spool keeps the entry and retries with growing
   });
   assert.ok(uploader.stats.failures >= 6);
   assert.ok(uploader.stats.failuresSinceSuccess >= 6, 'the store is failing now');
+  assert.equal(uploader.stats.lastFailure?.code, 'STORE_UNAVAILABLE', 'and why');
 
   store.down = false;
   assert.equal(await uploader.drain(20_000), true);
@@ -169,6 +170,7 @@ test('while the store is down the spool keeps the entry and retries with growing
   assert.equal(uploaded[0]?.attempts, failed.length + 1);
   assert.equal(uploader.stats.failures, failed.length);
   assert.equal(uploader.stats.failuresSinceSuccess, 0, 'the store took an upload: failing no longer');
+  assert.equal(uploader.stats.lastFailure, undefined, 'no stale reason once it works');
   assert.equal(uploader.stats.retrying, 0);
   // One warning when the entry first failed and one when the store came back, whatever the number of retries.
   const warnings = r.logLines().filter((l) => l['level'] === 40).map((l) => l['msg']);
