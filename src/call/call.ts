@@ -366,6 +366,11 @@ export class Call extends TypedEmitter<CallEvents> {
     await this.capture?.end();
     if (this.capture && this.recordings.size > 0) {
       this.log.info({ segments: this.capture.segmentKeys() }, 'capture stopped');
+      const failed = this.capture.segments().filter((r) => r.error !== undefined);
+      if (failed.length > 0) {
+        const segments = failed.map((r) => ({ key: r.key, err: r.error }));
+        this.log.warn({ segments }, 'recording incomplete: segments could not be closed; each keeps what reached the spool, and the manifest says why');
+      }
       await this.deps.writer.writeManifest(manifestOf(this, 'final')).catch((err: unknown) => this.log.error({ err }, 'manifest not written'));
     }
     await Promise.all(

@@ -132,6 +132,7 @@ test("the spool's disk fills mid-call: the call goes on, the legs go on in new s
   const { summary } = await started.finished;
   assert.equal(summary.reason, 'caller-bye');
   assert.equal(await pipeline.uploader.drain(20_000), true, 'everything reaches the store, the failed segments too');
+  assert.match(gw.logTail(), /recording incomplete: segments could not be closed/, 'the call\'s log says so');
 
   const store = new FsStore({ dir: gw.storeDir });
   const kdk = loadDecryptionKey(gw.privateKeyFile);
