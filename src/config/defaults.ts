@@ -31,6 +31,7 @@ storage:
 spool:
   dir: ./var/spool
   maxBytes: 1073741824
+  minFreeBytes: 268435456
 encryption:
   keyDir: ./var/keys
 recording:

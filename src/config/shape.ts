@@ -50,7 +50,7 @@ export const CONFIG_SHAPE = map({
     }),
   ),
   storage: map({ kind: value, dir: text, bucket: text, prefix: text, region: text, endpoint: text, pathStyle: value, objectLock: value }),
-  spool: map({ dir: text, maxBytes: value }),
+  spool: map({ dir: text, maxBytes: value, minFreeBytes: value }),
   encryption: map({ publicKey: text, keyFile: text, keyDir: text }),
   recording: map({ jitterMs: value, segmentSeconds: value, lookbackMs: value }),
   log: map({ level: value }),

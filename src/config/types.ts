@@ -149,6 +149,8 @@ export interface SpoolConfig {
   readonly dir: string;
   /** When the spool holds this much, lines apply their onRecordingFailure policy. */
   readonly maxBytes: number;
+  /** When its disk has less than this free, lines apply their onRecordingFailure policy: the rest is for calls already recording. */
+  readonly minFreeBytes: number;
 }
 
 export interface EncryptionConfig {

@@ -122,7 +122,8 @@ function checkStorage(c: Checker, storage: Mapping): StorageConfig {
 function checkSpool(c: Checker, spool: Mapping): SpoolConfig {
   const dir = c.string(spool['dir'], ['spool', 'dir'], 'a directory path');
   const maxBytes = c.integer(spool['maxBytes'], ['spool', 'maxBytes'], 1 << 20, Number.MAX_SAFE_INTEGER, 'must be a whole number of bytes, at least 1 MiB');
-  return { dir: dir === '' ? dir : c.absolute(dir), maxBytes };
+  const minFreeBytes = c.integer(spool['minFreeBytes'], ['spool', 'minFreeBytes'], 0, Number.MAX_SAFE_INTEGER, 'must be a whole number of bytes (0: no reserve)');
+  return { dir: dir === '' ? dir : c.absolute(dir), maxBytes, minFreeBytes };
 }
 
 function checkEncryption(c: Checker, e: Mapping): EncryptionConfig {

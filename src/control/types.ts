@@ -61,6 +61,10 @@ export interface HealthView {
     maxBytes: number;
     entries: number;
     full: boolean;
+    /** Free space on the spool's disk at the last check. */
+    diskFreeBytes?: number;
+    /** Free space under `spool.minFreeBytes`: new recordings are refused, the rest is for calls already recording. */
+    low: boolean;
     /** Set while the spool cannot write (a full or failing disk): the first error since it last could. */
     writeFault?: { code: string; message: string; since: string };
     /** Segments whose spool entry failed since the start; each lost its audio from that moment. */

@@ -10,7 +10,7 @@ import type { Uploader } from '../storage/uploader.js';
 
 export interface HealthSources {
   readonly gateway: { readonly stats: GatewayStats; readonly activeCalls: ReadonlyMap<string, unknown> };
-  readonly spool?: Pick<Spool, 'usedBytes' | 'maxBytes' | 'full' | 'entries' | 'fault' | 'failedEntries'>;
+  readonly spool?: Pick<Spool, 'usedBytes' | 'maxBytes' | 'full' | 'entries' | 'fault' | 'failedEntries' | 'low' | 'diskFreeBytes' | 'diskReserveBytes'>;
   readonly uploader?: Pick<Uploader, 'stats'>;
 }
 
@@ -31,12 +31,17 @@ export function healthOf({ gateway, spool, uploader }: HealthSources): HealthVie
       maxBytes: spool.maxBytes,
       entries,
       full: spool.full,
+      ...(Number.isFinite(spool.diskFreeBytes) ? { diskFreeBytes: spool.diskFreeBytes } : {}),
+      low: spool.low,
       ...(fault ? { writeFault: { code: fault.code, message: fault.message, since: fault.since.toISOString() } } : {}),
       failedEntries,
     };
     if (spool.full) {
       const held = `${entries} ${entries === 1 ? 'entry' : 'entries'}`;
       problems.push(`spool full (${sizeOf(spool.usedBytes)} of ${sizeOf(spool.maxBytes)}, ${held}): recorded lines apply onRecordingFailure`);
+    }
+    if (spool.low) {
+      problems.push(`spool disk low (${sizeOf(spool.diskFreeBytes)} free, under the ${sizeOf(spool.diskReserveBytes)} kept for calls already recording): recorded lines apply onRecordingFailure`);
     }
     if (fault) {
       const lost = failedEntries > 0 ? `; ${failedEntries} ${failedEntries === 1 ? 'segment' : 'segments'} lost audio from the failure on` : '';

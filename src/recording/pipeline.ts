@@ -27,7 +27,7 @@ export interface RecordingPipeline {
   readonly keyId: string;
   /** Removes recordings (an opt-out) from the spool and the store; deletes a down store refuses are retried. */
   discard(this: void, keys: readonly string[]): Promise<DiscardResult>;
-  /** False while the spool is full or cannot write: lines then apply their onRecordingFailure policy. */
+  /** False while the spool is full, its disk is low, or it cannot write: lines then apply their onRecordingFailure policy. */
   canRecord(this: void): boolean;
   /** Waits (up to `drainMs`) for the spool to empty, then stops the uploader; what is left stays for the next start. */
   stop(drainMs?: number): Promise<void>;
@@ -85,7 +85,7 @@ async function cutTornTail(entry: SpoolEntry): Promise<void> {
 export async function startRecordingPipeline(config: GatewayConfig, log: Logger): Promise<RecordingPipeline> {
   const kek = encryptionKey(config.encryption, log);
   const store = await openStore(config.storage, log.child({ component: 'store' }));
-  const spool = new Spool({ dir: config.spool.dir, maxBytes: config.spool.maxBytes, logger: log.child({ component: 'spool' }) });
+  const spool = new Spool({ dir: config.spool.dir, maxBytes: config.spool.maxBytes, minFreeBytes: config.spool.minFreeBytes, logger: log.child({ component: 'spool' }) });
   await spool.open();
   const uploader = new Uploader({ spool, store, logger: log.child({ component: 'uploader' }), recover: cutTornTail, ...UPLOAD_SLOTS });
   await uploader.start();
@@ -106,7 +106,7 @@ export async function startRecordingPipeline(config: GatewayConfig, log: Logger)
     uploader,
     store,
     keyId: kek.id,
-    canRecord: () => !spool.full && spool.fault === undefined,
+    canRecord: () => !spool.full && !spool.low && spool.fault === undefined,
     discard: (keys) => discarder.discard(keys),
     stop: async (drainMs = 5000) => {
       await uploader.drain(drainMs);

@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
-import { mkdir, open, readdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, stat, statfs } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { RecgwError } from '../errors.js';
 import { TypedEmitter } from '../ops/emitter.js';
@@ -24,7 +24,9 @@ export interface SpoolOptions {
   /** Past this, `full` is true: the caller decides (refuse new recordings, alarm); appends still succeed. */
   readonly maxBytes: number;
   readonly logger?: Logger;
-  /** While the spool cannot write, how often it tries again. Default 5 s. */
+  /** Below this much free space on its disk, `low` is true (the rest is for entries already being written). Default 0: no reserve. */
+  readonly minFreeBytes?: number;
+  /** How often the spool checks its disk: the free space, and while it cannot write, a test write. Default 5 s. */
   readonly probeMs?: number;
 }
 
@@ -82,6 +84,9 @@ export class Spool extends TypedEmitter<SpoolEvents> {
   private writeFault: SpoolFault | undefined;
   private probeTimer: NodeJS.Timeout | undefined;
   private entriesFailed = 0;
+  private readonly minFreeBytes: number;
+  private freeBytes = Number.POSITIVE_INFINITY;
+  private diskTimer: NodeJS.Timeout | undefined;
 
   constructor(opts: SpoolOptions) {
     super();
@@ -89,6 +94,7 @@ export class Spool extends TypedEmitter<SpoolEvents> {
     this.maxBytes = opts.maxBytes;
     this.log = opts.logger ?? silentLogger();
     this.probeMs = opts.probeMs ?? 5000;
+    this.minFreeBytes = opts.minFreeBytes ?? 0;
     this.owner = {
       log: this.log,
       resized: (delta) => {
@@ -113,6 +119,42 @@ export class Spool extends TypedEmitter<SpoolEvents> {
    */
   get fault(): SpoolFault | undefined {
     return this.writeFault;
+  }
+
+  /** Free space on the spool's disk at the last check (every probeMs). */
+  get diskFreeBytes(): number {
+    return this.freeBytes;
+  }
+
+  get diskReserveBytes(): number {
+    return this.minFreeBytes;
+  }
+
+  /**
+   * True while the disk has less free than the reserve: new recordings are
+   * refused before the disk fills under the calls already recording, which go
+   * on writing into the reserve.
+   */
+  get low(): boolean {
+    return this.freeBytes < this.minFreeBytes;
+  }
+
+  private async checkDisk(): Promise<void> {
+    let free: number;
+    try {
+      const fs = await statfs(this.dir);
+      free = fs.bavail * fs.bsize;
+    } catch (err) {
+      this.log.warn({ err, dir: this.dir }, 'could not read the spool disk\'s free space');
+      return;
+    }
+    const wasLow = this.low;
+    this.freeBytes = free;
+    if (this.low && !wasLow) {
+      this.log.error({ dir: this.dir, freeBytes: free, minFreeBytes: this.minFreeBytes }, 'spool disk low: recorded lines apply onRecordingFailure until it has room');
+    } else if (wasLow && !this.low) {
+      this.log.warn({ dir: this.dir, freeBytes: free, minFreeBytes: this.minFreeBytes }, 'spool disk has room again');
+    }
   }
 
   /** Entries whose writer failed since the spool opened: each lost its audio from that moment. */
@@ -265,6 +307,9 @@ export class Spool extends TypedEmitter<SpoolEvents> {
     // A disk already full (or read-only) at start faults the spool before the first call is taken.
     const err = await this.probe();
     if (err !== null) this.faulted(err);
+    await this.checkDisk();
+    this.diskTimer = setInterval(() => void this.checkDisk(), this.probeMs);
+    this.diskTimer.unref();
   }
 
   private async load(id: string, files: EntryFiles, sealed: boolean): Promise<SpoolFile | null> {
@@ -318,6 +363,7 @@ export class Spool extends TypedEmitter<SpoolEvents> {
     if (this.state === 'closed') return;
     this.state = 'closed';
     clearTimeout(this.probeTimer);
+    clearInterval(this.diskTimer);
     await Promise.all([...this.live.values()].map((e) => e.closeFile()));
   }
 

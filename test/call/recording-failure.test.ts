@@ -158,3 +158,26 @@ test("the spool's disk fills mid-call: the call goes on, the legs go on in new s
   assert.ok(lastChunk.some((b) => b !== PCMA_SILENCE), 'the last chunk kept holds speech');
   assert.ok(pcap.audio.indexOf(lastChunk) >= 0, 'the last chunk kept is SIPp audio, byte for byte');
 });
+
+test('a spool disk under its reserve (spool.minFreeBytes): recorded calls are refused with 503 before any write fails', async (t) => {
+  const disk = await smallDisk(t, 8 << 20);
+  if (typeof disk === 'string') return t.skip(disk);
+  await disk.fill(3 << 20);
+  const gw = await startTestGateway({
+    pipeline: true,
+    spoolDir: join(disk.dir, 'spool'),
+    spoolMinFreeBytes: 4 << 20,
+    lines: (agentPort, file) => [{ number: '1000', name: 'helpline', target: `sip:queue@127.0.0.1:${agentPort}`, record: true, announcement: { file }, onRecordingFailure: 'reject' }],
+  });
+  t.after(() => gw.stop());
+  const health = await getHealth(gw.running.control?.port);
+  assert.equal(health.spool?.low, true);
+  assert.equal(health.spool?.writeFault, undefined, 'nothing has failed');
+  assert.match(health.problems.join('\n'), /spool disk low/);
+  const caller = new Sipp({ scenario: 'caller-refused.xml', localPort: await freePort(), mediaPort: await sippMediaPort(), remote: `127.0.0.1:${gw.sipPort}`, service: '1000', traceMessages: true });
+  t.after(() => caller.kill());
+  const c = await caller.done;
+  assertSippOk('caller', c, gw.logTail);
+  assert.equal(tracedMessages(c.messages, /^SIP\/2\.0 503/).length > 0, true, 'refused with 503');
+  assert.equal(gw.running.gateway.stats.recordingUnavailable, 1);
+});

@@ -63,7 +63,7 @@ test('the embedded defaults load with no file and no external server', () => {
     },
   ]);
   assert.deepEqual(config.storage, { kind: 'fs', dir: join(process.cwd(), 'var', 'recordings') });
-  assert.deepEqual(config.spool, { dir: join(process.cwd(), 'var', 'spool'), maxBytes: 1 << 30 });
+  assert.deepEqual(config.spool, { dir: join(process.cwd(), 'var', 'spool'), maxBytes: 1 << 30, minFreeBytes: 1 << 28 });
   assert.deepEqual(config.encryption, { keyDir: join(process.cwd(), 'var', 'keys') });
   assert.deepEqual(config.recording, { jitterMs: 200, segmentSeconds: 300, lookbackMs: 1000 });
   assert.deepEqual(config.log, { level: 'info' });
@@ -546,4 +546,13 @@ audit: { file: "", rotate: true }
   assert.deepEqual(weak.problems.map((p) => p.path), ['control.token']);
   assert.match(weak.message, /at least 16 characters/);
   assert.ok(!weak.message.includes('short'), 'a token is never echoed');
+});
+
+test('spool.minFreeBytes: 0 turns the reserve off, a negative one is named', () => {
+  assert.equal(loadConfig({ env: { RECGW_SPOOL__MINFREEBYTES: '0' } }).spool.minFreeBytes, 0);
+  const err = configError(() => loadConfig({ env: { RECGW_SPOOL__MINFREEBYTES: '-1' } }));
+  assert.deepEqual(
+    err.problems.map((p) => p.path),
+    ['spool.minFreeBytes'],
+  );
 });

@@ -52,6 +52,8 @@ export interface TestGatewayOptions {
   spoolMaxBytes?: number;
   /** Where the spool lives (a small disk of its own, say); under the gateway's temp dir when absent. */
   spoolDir?: string;
+  /** spool.minFreeBytes; 0 when absent, so that no test depends on how full this machine's disk is. */
+  spoolMinFreeBytes?: number;
   segmentSeconds?: number;
   /** recording.lookbackMs; the gateway's default (1 s) when absent. */
   lookbackMs?: number;
@@ -90,7 +92,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
       control: { listen: '127.0.0.1', port: 0, token: TEST_CONTROL_TOKEN },
       audit: { file: join(dir, 'audit.log') },
       storage: opts.storage ?? { kind: 'fs', dir: storeDir },
-      spool: { dir: spoolDir, maxBytes: opts.spoolMaxBytes ?? 64 << 20 },
+      spool: { dir: spoolDir, maxBytes: opts.spoolMaxBytes ?? 64 << 20, minFreeBytes: opts.spoolMinFreeBytes ?? 0 },
       encryption: { publicKey: keys.publicKeyFile },
     },
     'test',

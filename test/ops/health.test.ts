@@ -33,7 +33,9 @@ test('health: the counters as they are, and ok while the spool has room and the 
   assert.deepEqual(view.problems, []);
   assert.deepEqual(view.calls, { active: 2, started: 9, ended: 7 });
   assert.deepEqual(view.refused, { notTrunk: 3, noLine: 4, recordingUnavailable: 2 });
-  assert.deepEqual(view.spool, { usedBytes: 1000, maxBytes: 1 << 20, entries: 1, full: false, failedEntries: 0 });
+  const { diskFreeBytes, ...rest } = view.spool ?? {};
+  assert.deepEqual(rest, { usedBytes: 1000, maxBytes: 1 << 20, entries: 1, full: false, low: false, failedEntries: 0 });
+  assert.ok(diskFreeBytes !== undefined && diskFreeBytes > 0, 'the disk\'s free space, as last read');
   assert.deepEqual(view.uploads, { uploaded: 5, failures: 6, failuresSinceSuccess: 0, retrying: 1, queued: 0, waitingLive: 2, uploading: 1, streaming: 1, bytesUploaded: 1000 });
 
   // Recording into memory only: no spool or uploads to report.
@@ -84,4 +86,18 @@ test('health: a spool that cannot write (its disk full) is degraded, names the e
   assert.equal(view.spool?.failedEntries, 1);
   assert.equal(view.problems.length, 1);
   assert.match(view.problems[0] ?? '', /^spool cannot write since \S+ \(ENOSPC: .*no space left on device.*\): recorded lines apply onRecordingFailure; 1 segment lost audio from the failure on$/i);
+});
+
+test('health: a spool disk under its reserve is degraded and says how much is free', async (t) => {
+  const disk = await smallDisk(t, 4 << 20);
+  if (typeof disk === 'string') return t.skip(disk);
+  await disk.fill(1 << 20);
+  const spool = new Spool({ dir: join(disk.dir, 'spool'), maxBytes: 1 << 30, minFreeBytes: 2 << 20, probeMs: 60_000 });
+  await spool.open();
+  t.after(() => spool.close());
+  const view = healthOf({ gateway: { stats, activeCalls: calls }, spool });
+  assert.equal(view.status, 'degraded');
+  assert.equal(view.spool?.low, true);
+  assert.deepEqual(view.problems.length, 1);
+  assert.match(view.problems[0] ?? '', /^spool disk low \(\d+\.\d [KM]iB free, under the 2\.0 MiB kept for calls already recording\): recorded lines apply onRecordingFailure$/);
 });

@@ -315,3 +315,22 @@ test('a spool opened on a full disk starts faulted, before any recording is lost
   await until(() => faultOf(spool) === undefined, 'the fault to clear');
   assert.deepEqual(await readdir(spool.dir), [], 'the test write leaves nothing behind');
 });
+
+test('a disk with less free than the reserve makes the spool low (before any write fails), and room again clears it', async (t) => {
+  const disk = await smallDisk(t, 8 << 20);
+  if (typeof disk === 'string') return t.skip(disk);
+  const spool = new Spool({ dir: join(disk.dir, 'spool'), maxBytes: 1 << 30, minFreeBytes: 4 << 20, probeMs: 50 });
+  await spool.open();
+  t.after(() => spool.close());
+  assert.equal(spool.low, false);
+  assert.ok(spool.diskFreeBytes > 4 << 20 && spool.diskFreeBytes <= 8 << 20, `free space read (${spool.diskFreeBytes})`);
+  await disk.fill(3 << 20);
+  await until(() => spool.low, 'the spool to be low');
+  // An entry already being written goes on into the reserve.
+  const entry = spool.create(meta(1));
+  entry.append(Buffer.alloc(1 << 20, 1));
+  await entry.seal();
+  assert.equal(faultOf(spool), undefined, 'nothing failed: the reserve took it');
+  await disk.free();
+  await until(() => !spool.low, 'room again');
+});
