@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { exportCall } from '../../src/access/export.js';
 import { freePort } from '../../src/cli/free-port.js';
@@ -19,7 +19,7 @@ import { loadDecryptionKey } from '../../src/crypto/keys.js';
 import { PCMA_SILENCE } from '../../src/media/g711.js';
 import { FsStore } from '../../src/storage/fs.js';
 import { assertSippOk, pcapAudio, sippMediaPort, startCall, tracedMessages } from '../helpers/calls.js';
-import { eventually, startTestGateway, TEST_CONTROL_TOKEN } from '../helpers/gateway.js';
+import { eventually, startTestGateway, TEST_CONTROL_TOKEN, type TestGateway } from '../helpers/gateway.js';
 import type { HealthView } from '../../src/control/types.js';
 import { smallDisk } from '../helpers/small-disk.js';
 
@@ -28,6 +28,15 @@ async function getHealth(port: number | undefined): Promise<HealthView> {
   const res = await fetch(`http://127.0.0.1:${port}/health`, { headers: { authorization: `Bearer ${TEST_CONTROL_TOKEN}` } });
   assert.equal(res.status, 200, 'a degraded gateway still answers 200: it carries calls');
   return (await res.json()) as HealthView;
+}
+
+/** A SIPp caller to line 1000 is refused with 503 (the line's onRecordingFailure is reject). */
+async function assertRefused(t: TestContext, gw: TestGateway): Promise<void> {
+  const caller = new Sipp({ scenario: 'caller-refused.xml', localPort: await freePort(), mediaPort: await sippMediaPort(), remote: `127.0.0.1:${gw.sipPort}`, service: '1000', traceMessages: true });
+  t.after(() => caller.kill());
+  const c = await caller.done;
+  assertSippOk('caller', c, gw.logTail);
+  assert.equal(tracedMessages(c.messages, /^SIP\/2\.0 503/).length > 0, true, 'refused with 503');
 }
 
 for (const policy of ['reject', 'continue'] as const) {
@@ -58,11 +67,7 @@ for (const policy of ['reject', 'continue'] as const) {
     assert.match(health.problems.join('\n'), /object store refusing uploads: \d+ failed attempts since the last success \(the last at \S+: STORE_UNAVAILABLE: /);
 
     if (policy === 'reject') {
-      const caller = new Sipp({ scenario: 'caller-refused.xml', localPort: await freePort(), mediaPort: await sippMediaPort(), remote: `127.0.0.1:${gw.sipPort}`, service: '1000', traceMessages: true });
-      t.after(() => caller.kill());
-      const c = await caller.done;
-      assertSippOk('caller', c, gw.logTail);
-      assert.equal(tracedMessages(c.messages, /^SIP\/2\.0 503/).length > 0, true, 'refused with 503');
+      await assertRefused(t, gw);
       assert.equal(gw.running.gateway.stats.callsStarted, 0);
     } else {
       const { finished } = await startCall(t, gw, { agent: { scenario: 'agent.xml' }, caller: { scenario: 'caller.xml', pauseMs: 1000 } });
@@ -91,11 +96,7 @@ test('a spool on a disk that is full (far below its configured limit): recorded 
   assert.equal(health.spool?.writeFault?.code, 'ENOSPC');
   assert.match(health.problems.join('\n'), /spool cannot write since .* \(ENOSPC: .*\): recorded lines apply onRecordingFailure/);
 
-  const caller = new Sipp({ scenario: 'caller-refused.xml', localPort: await freePort(), mediaPort: await sippMediaPort(), remote: `127.0.0.1:${gw.sipPort}`, service: '1000', traceMessages: true });
-  t.after(() => caller.kill());
-  const c = await caller.done;
-  assertSippOk('caller', c, gw.logTail);
-  assert.equal(tracedMessages(c.messages, /^SIP\/2\.0 503/).length > 0, true, 'refused with 503');
+  await assertRefused(t, gw);
   assert.equal(gw.running.gateway.stats.recordingUnavailable, 1);
 
   await disk.free();
@@ -174,10 +175,6 @@ test('a spool disk under its reserve (spool.minFreeBytes): recorded calls are re
   assert.equal(health.spool?.low, true);
   assert.equal(health.spool?.writeFault, undefined, 'nothing has failed');
   assert.match(health.problems.join('\n'), /spool disk low/);
-  const caller = new Sipp({ scenario: 'caller-refused.xml', localPort: await freePort(), mediaPort: await sippMediaPort(), remote: `127.0.0.1:${gw.sipPort}`, service: '1000', traceMessages: true });
-  t.after(() => caller.kill());
-  const c = await caller.done;
-  assertSippOk('caller', c, gw.logTail);
-  assert.equal(tracedMessages(c.messages, /^SIP\/2\.0 503/).length > 0, true, 'refused with 503');
+  await assertRefused(t, gw);
   assert.equal(gw.running.gateway.stats.recordingUnavailable, 1);
 });
