@@ -87,6 +87,7 @@ export class Spool extends TypedEmitter<SpoolEvents> {
   private readonly minFreeBytes: number;
   private freeBytes = Number.POSITIVE_INFINITY;
   private diskTimer: NodeJS.Timeout | undefined;
+  private diskUnreadable = false;
 
   constructor(opts: SpoolOptions) {
     super();
@@ -145,9 +146,12 @@ export class Spool extends TypedEmitter<SpoolEvents> {
       const fs = await statfs(this.dir);
       free = fs.bavail * fs.bsize;
     } catch (err) {
-      this.log.warn({ err, dir: this.dir }, 'could not read the spool disk\'s free space');
+      // Once, not every few seconds: a write that fails faults the spool anyway.
+      if (!this.diskUnreadable) this.log.warn({ err, dir: this.dir }, 'could not read the spool disk\'s free space');
+      this.diskUnreadable = true;
       return;
     }
+    this.diskUnreadable = false;
     const wasLow = this.low;
     this.freeBytes = free;
     if (this.low && !wasLow) {
