@@ -312,6 +312,11 @@ export class Spool extends TypedEmitter<SpoolEvents> {
     const err = await this.probe();
     if (err !== null) this.faulted(err);
     await this.checkDisk();
+    // Said once at start: a limit the disk cannot hold means the disk, not the limit, stops recordings.
+    const room = this.used + this.freeBytes - this.minFreeBytes;
+    if (room < this.maxBytes) {
+      this.log.warn({ dir: this.dir, maxBytes: this.maxBytes, roomBytes: Math.max(0, room), minFreeBytes: this.minFreeBytes }, 'spool.maxBytes is more than its disk can hold beside the free-space reserve: the disk will stop recordings first');
+    }
     this.diskTimer = setInterval(() => void this.checkDisk(), this.probeMs);
     this.diskTimer.unref();
   }

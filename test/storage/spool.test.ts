@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { RecgwError } from '../../src/errors.js';
 import { Spool, type SpoolEntry, type SpoolEntryMeta, type SpoolFault } from '../../src/storage/spool.js';
+import { captureLog } from '../helpers/log.js';
 import { smallDisk } from '../helpers/small-disk.js';
 
 async function spoolDir(t: TestContext): Promise<string> {
@@ -333,4 +334,22 @@ test('a disk with less free than the reserve makes the spool low (before any wri
   assert.equal(faultOf(spool), undefined, 'nothing failed: the reserve took it');
   await disk.free();
   await until(() => !spool.low, 'room again');
+});
+
+test('a spool whose limit its disk cannot hold says so once at start', async (t) => {
+  const disk = await smallDisk(t, 8 << 20);
+  if (typeof disk === 'string') return t.skip(disk);
+  const { logger, entries } = captureLog();
+  const spool = new Spool({ dir: join(disk.dir, 'spool'), maxBytes: 1 << 30, minFreeBytes: 1 << 20, logger });
+  await spool.open();
+  t.after(() => spool.close());
+  const warned = entries().filter((l) => l['level'] === 40);
+  assert.equal(warned.length, 1);
+  assert.match(String(warned[0]?.['msg']), /spool\.maxBytes is more than its disk can hold/);
+  assert.ok(Number(warned[0]?.['roomBytes']) <= 7 << 20, 'what the disk can hold beside the reserve');
+
+  const fits = new Spool({ dir: join(disk.dir, 'spool2'), maxBytes: 1 << 20, minFreeBytes: 1 << 20, logger });
+  await fits.open();
+  t.after(() => fits.close());
+  assert.equal(entries().filter((l) => l['level'] === 40).length, 1, 'no warning for a limit that fits');
 });
