@@ -365,8 +365,9 @@ export class Call extends TypedEmitter<CallEvents> {
     if (callerLeg && agentLeg) unbridge(callerLeg, agentLeg);
     await this.capture?.end();
     if (this.capture && this.recordings.size > 0) {
-      this.log.info({ segments: this.capture.segmentKeys() }, 'capture stopped');
-      const failed = this.capture.segments().filter((r) => r.error !== undefined);
+      const records = this.capture.segments();
+      this.log.info({ segments: records.map((r) => r.key) }, 'capture stopped');
+      const failed = records.filter((r) => r.error !== undefined);
       if (failed.length > 0) {
         const segments = failed.map((r) => ({ key: r.key, err: r.error }));
         this.log.warn({ segments }, 'recording incomplete: segments could not be closed; each keeps what reached the spool, and the manifest says why');

@@ -120,14 +120,8 @@ export class Uploader extends TypedEmitter<UploaderEvents> {
   /** Failed attempts since the last success: non-zero means the store is (or was) down. */
   private failuresSinceSuccess = 0;
   private lastFailure: UploaderStats['lastFailure'];
-  private readonly onEntry = (entry: SpoolEntry): void => {
-    // An entry whose writer failed, taken back once the spool could write again: finished like a crash's leftover.
-    if (entry.recovered && !entry.sealed) {
-      void this.finishRecovered(entry).then((ok) => {
-        if (ok) this.track(entry);
-      });
-    } else this.track(entry);
-  };
+  // A new entry, or one whose writer failed, taken back once the spool could write again (recovered, like a crash's leftover).
+  private readonly onEntry = (entry: SpoolEntry): void => void this.take(entry);
   /** A queued live entry that is sealed now may take a sealed entry's slot. */
   private readonly onSealed = (): void => this.pump();
   /** Keys whose recordings were discarded (an opt-out): never uploaded again, whatever the spool holds. */
@@ -180,9 +174,14 @@ export class Uploader extends TypedEmitter<UploaderEvents> {
     for (const entry of found) {
       if (!this.running) return;
       if (this.jobs.has(entry.id)) continue;
-      if (entry.recovered && !entry.sealed && !(await this.finishRecovered(entry))) continue;
-      if (this.running) this.track(entry);
+      await this.take(entry);
     }
+  }
+
+  /** Queues an entry for upload; one a crash (or its failed writer) left unsealed is finished first. */
+  private async take(entry: SpoolEntry): Promise<void> {
+    if (entry.recovered && !entry.sealed && !(await this.finishRecovered(entry))) return;
+    this.track(entry);
   }
 
   /** Returns false when the entry is not to be uploaded (empty, or could not be sealed). */
