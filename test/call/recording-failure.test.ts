@@ -30,6 +30,11 @@ async function getHealth(port: number | undefined): Promise<HealthView> {
   return (await res.json()) as HealthView;
 }
 
+/** Line 1000, recorded, with the given onRecordingFailure policy. */
+function helpline(policy: 'reject' | 'continue'): (agentPort: number, file: string) => unknown[] {
+  return (agentPort, file) => [{ number: '1000', name: 'helpline', target: `sip:queue@127.0.0.1:${agentPort}`, record: true, announcement: { file }, onRecordingFailure: policy }];
+}
+
 /** A SIPp caller to line 1000 is refused with 503 (the line's onRecordingFailure is reject). */
 async function assertRefused(t: TestContext, gw: TestGateway): Promise<void> {
   const caller = new Sipp({ scenario: 'caller-refused.xml', localPort: await freePort(), mediaPort: await sippMediaPort(), remote: `127.0.0.1:${gw.sipPort}`, service: '1000', traceMessages: true });
@@ -48,7 +53,7 @@ for (const policy of ['reject', 'continue'] as const) {
       pipeline: true,
       spoolMaxBytes: 1 << 20,
       storage: { kind: 's3', bucket: 'recordings', endpoint: `http://127.0.0.1:${deadStore}`, pathStyle: true },
-      lines: (agentPort, file) => [{ number: '1000', name: 'helpline', target: `sip:queue@127.0.0.1:${agentPort}`, record: true, announcement: { file }, onRecordingFailure: policy }],
+      lines: helpline(policy),
     });
     t.after(() => gw.stop());
     const pipeline = gw.running.pipeline;
@@ -87,7 +92,7 @@ test('a spool on a disk that is full (far below its configured limit): recorded 
   const gw = await startTestGateway({
     pipeline: true,
     spoolDir: join(disk.dir, 'spool'),
-    lines: (agentPort, file) => [{ number: '1000', name: 'helpline', target: `sip:queue@127.0.0.1:${agentPort}`, record: true, announcement: { file }, onRecordingFailure: 'reject' }],
+    lines: helpline('reject'),
   });
   t.after(() => gw.stop());
   const health = await getHealth(gw.running.control?.port);
@@ -168,7 +173,7 @@ test('a spool disk under its reserve (spool.minFreeBytes): recorded calls are re
     pipeline: true,
     spoolDir: join(disk.dir, 'spool'),
     spoolMinFreeBytes: 4 << 20,
-    lines: (agentPort, file) => [{ number: '1000', name: 'helpline', target: `sip:queue@127.0.0.1:${agentPort}`, record: true, announcement: { file }, onRecordingFailure: 'reject' }],
+    lines: helpline('reject'),
   });
   t.after(() => gw.stop());
   const health = await getHealth(gw.running.control?.port);

@@ -8,6 +8,7 @@ import { healthOf } from '../../src/ops/health.js';
 import { Spool } from '../../src/storage/spool.js';
 import type { UploaderStats } from '../../src/storage/uploader.js';
 import { smallDisk } from '../helpers/small-disk.js';
+import { openSpool } from '../helpers/spool.js';
 
 const stats: GatewayStats = { recordingUnavailable: 2, rejectedNotTrunk: 3, rejectedNoLine: 4, callsStarted: 9, callsEnded: 7 };
 const calls = new Map([
@@ -72,9 +73,7 @@ test('health: a full spool and a failing store each make it degraded, and each s
 test('health: a spool that cannot write (its disk full) is degraded, names the error, and counts the segments it cost', async (t) => {
   const disk = await smallDisk(t, 2 << 20);
   if (typeof disk === 'string') return t.skip(disk);
-  const spool = new Spool({ dir: join(disk.dir, 'spool'), maxBytes: 1 << 30, probeMs: 60_000 });
-  await spool.open();
-  t.after(() => spool.close());
+  const spool = await openSpool(t, { dir: join(disk.dir, 'spool'), probeMs: 60_000 });
   await disk.fill(8 << 10);
   spool.create({ key: 'c.rec', kind: 'audio', callId: 'c', tags: {} }).append(Buffer.alloc(64 << 10, 3));
   for (let i = 0; i < 1000 && spool.failedEntries === 0; i++) await new Promise((r) => setTimeout(r, 5));
@@ -92,9 +91,7 @@ test('health: a spool disk under its reserve is degraded and says how much is fr
   const disk = await smallDisk(t, 4 << 20);
   if (typeof disk === 'string') return t.skip(disk);
   await disk.fill(1 << 20);
-  const spool = new Spool({ dir: join(disk.dir, 'spool'), maxBytes: 1 << 30, minFreeBytes: 2 << 20, probeMs: 60_000 });
-  await spool.open();
-  t.after(() => spool.close());
+  const spool = await openSpool(t, { dir: join(disk.dir, 'spool'), minFreeBytes: 2 << 20, probeMs: 60_000 });
   const view = healthOf({ gateway: { stats, activeCalls: calls }, spool });
   assert.equal(view.status, 'degraded');
   assert.equal(view.spool?.low, true);

@@ -11,6 +11,7 @@ import type { Manifest } from '../../src/recording/manifest.js';
 import { RotatingSink } from '../../src/recording/rotating-sink.js';
 import { Spool } from '../../src/storage/spool.js';
 import { smallDisk } from '../helpers/small-disk.js';
+import { openSpool } from '../helpers/spool.js';
 
 test('with Object Lock, the manifest is retained as long as the audio of its call', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'recgw-writer-'));
@@ -49,9 +50,7 @@ test("a leg whose spool entry fails on a full disk goes on in a new segment once
   if (typeof disk === 'string') return t.skip(disk);
   const dir = await mkdtemp(join(tmpdir(), 'recgw-writer-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
-  const spool = new Spool({ dir: join(disk.dir, 'spool'), maxBytes: 1 << 30, probeMs: 50 });
-  await spool.open();
-  t.after(() => spool.close());
+  const spool = await openSpool(t, { dir: join(disk.dir, 'spool'), probeMs: 50 });
   const keys = generateKeyPair(join(dir, 'keys'));
   const kdk = loadDecryptionKey(keys.privateKeyFile);
   const writer = new EncryptedSegmentWriter({ spool, kek: loadEncryptionKey({ publicKey: keys.publicKeyFile }), log: silentLogger(), retentionDays: () => 30, objectLock: false });

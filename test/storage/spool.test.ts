@@ -11,6 +11,7 @@ import { RecgwError } from '../../src/errors.js';
 import { Spool, type SpoolEntry, type SpoolEntryMeta, type SpoolFault } from '../../src/storage/spool.js';
 import { captureLog } from '../helpers/log.js';
 import { smallDisk } from '../helpers/small-disk.js';
+import { openSpool } from '../helpers/spool.js';
 
 async function spoolDir(t: TestContext): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'recgw-spool-'));
@@ -18,12 +19,6 @@ async function spoolDir(t: TestContext): Promise<string> {
   return join(dir, 'spool');
 }
 
-async function openSpool(t: TestContext, dir: string, maxBytes = 1 << 30): Promise<Spool> {
-  const spool = new Spool({ dir, maxBytes });
-  await spool.open();
-  t.after(() => spool.close());
-  return spool;
-}
 
 function meta(n: number): SpoolEntryMeta {
   return { key: `calls/c${n}/caller-1.rgw`, tags: { leg: 'caller', 'call-id': `c${n}` }, callId: `c${n}`, kind: 'audio' };
@@ -52,7 +47,7 @@ const sizeOf = async (path: string): Promise<number> => (await stat(path).catch(
 
 test('a tail streams the bytes while they are appended and ends after seal', async (t) => {
   const dir = await spoolDir(t);
-  const spool = await openSpool(t, dir);
+  const spool = await openSpool(t, { dir });
   const created: string[] = [];
   const sealed: string[] = [];
   spool.on('entry', (e) => created.push(e.id));
@@ -92,7 +87,7 @@ test('a tail streams the bytes while they are appended and ends after seal', asy
 
 test('a tail with minBytes reads once that much is waiting, and everything once the entry is sealed', async (t) => {
   const dir = await spoolDir(t);
-  const spool = await openSpool(t, dir);
+  const spool = await openSpool(t, { dir });
   const entry = spool.create(meta(11));
   const tail = reader(entry.tail({ minBytes: 100 }));
   const small = Buffer.alloc(40, 1);
@@ -114,7 +109,7 @@ test('a tail with minBytes reads once that much is waiting, and everything once 
 
 test('many small appends land in order, each copied when appended', async (t) => {
   const dir = await spoolDir(t);
-  const spool = await openSpool(t, dir);
+  const spool = await openSpool(t, { dir });
   const entry = spool.create(meta(2));
   const early = reader(entry.tail());
   const expected: Buffer[] = [];
@@ -140,7 +135,7 @@ test('many small appends land in order, each copied when appended', async (t) =>
 
 test('usedBytes counts appended bytes, full says when maxBytes is reached, remove gives them back', async (t) => {
   const dir = await spoolDir(t);
-  const spool = await openSpool(t, dir, 1000);
+  const spool = await openSpool(t, { dir, maxBytes: 1000 });
   const a = spool.create(meta(1));
   const b = spool.create(meta(2));
   a.append(Buffer.alloc(600));
@@ -163,7 +158,7 @@ test('usedBytes counts appended bytes, full says when maxBytes is reached, remov
 
 test('reopening after a crash finds sealed entries as they were and unsealed ones as recovered', async (t) => {
   const dir = await spoolDir(t);
-  const before = await openSpool(t, dir);
+  const before = await openSpool(t, { dir });
   const done = before.create(meta(1));
   done.append(Buffer.from('complete segment'));
   await done.seal();
@@ -239,7 +234,7 @@ test('after a real kill -9 mid-write, a new spool recovers what reached the disk
   child.kill('SIGKILL');
   assert.equal(await exited, null);
 
-  const spool = await openSpool(t, dir);
+  const spool = await openSpool(t, { dir });
   const [sealed, live] = spool.entries();
   assert.ok(sealed && live);
   assert.deepEqual([sealed.meta.key, sealed.sealed, sealed.recovered], ['k/sealed', true, false]);
@@ -258,9 +253,7 @@ const faultOf = (spool: Spool): SpoolFault | undefined => spool.fault;
 test('a disk that fills under the spool faults it (recordings refused), keeps what reached the disk, and hands it back once a test write succeeds', async (t) => {
   const disk = await smallDisk(t, 4 << 20);
   if (typeof disk === 'string') return t.skip(disk);
-  const spool = new Spool({ dir: join(disk.dir, 'spool'), maxBytes: 1 << 30, probeMs: 50 });
-  await spool.open();
-  t.after(() => spool.close());
+  const spool = await openSpool(t, { dir: join(disk.dir, 'spool'), probeMs: 50 });
   assert.ok(!faultOf(spool), 'room for the start-up test write');
 
   await disk.fill(16 << 10);
@@ -307,9 +300,7 @@ test('a spool opened on a full disk starts faulted, before any recording is lost
   const disk = await smallDisk(t, 2 << 20);
   if (typeof disk === 'string') return t.skip(disk);
   await disk.fill(64 << 10);
-  const spool = new Spool({ dir: join(disk.dir, 'spool'), maxBytes: 1 << 30, probeMs: 50 });
-  await spool.open();
-  t.after(() => spool.close());
+  const spool = await openSpool(t, { dir: join(disk.dir, 'spool'), probeMs: 50 });
   assert.equal(faultOf(spool)?.code, 'ENOSPC');
   assert.equal(spool.failedEntries, 0);
   await disk.free();
@@ -320,9 +311,7 @@ test('a spool opened on a full disk starts faulted, before any recording is lost
 test('a disk with less free than the reserve makes the spool low (before any write fails), and room again clears it', async (t) => {
   const disk = await smallDisk(t, 8 << 20);
   if (typeof disk === 'string') return t.skip(disk);
-  const spool = new Spool({ dir: join(disk.dir, 'spool'), maxBytes: 1 << 30, minFreeBytes: 4 << 20, probeMs: 50 });
-  await spool.open();
-  t.after(() => spool.close());
+  const spool = await openSpool(t, { dir: join(disk.dir, 'spool'), minFreeBytes: 4 << 20, probeMs: 50 });
   assert.equal(spool.low, false);
   assert.ok(spool.diskFreeBytes > 4 << 20 && spool.diskFreeBytes <= 8 << 20, `free space read (${spool.diskFreeBytes})`);
   await disk.fill(3 << 20);
@@ -340,16 +329,12 @@ test('a spool whose limit its disk cannot hold says so once at start', async (t)
   const disk = await smallDisk(t, 8 << 20);
   if (typeof disk === 'string') return t.skip(disk);
   const { logger, entries } = captureLog();
-  const spool = new Spool({ dir: join(disk.dir, 'spool'), maxBytes: 1 << 30, minFreeBytes: 1 << 20, logger });
-  await spool.open();
-  t.after(() => spool.close());
+  await openSpool(t, { dir: join(disk.dir, 'spool'), minFreeBytes: 1 << 20, logger });
   const warned = entries().filter((l) => l['level'] === 40);
   assert.equal(warned.length, 1);
   assert.match(String(warned[0]?.['msg']), /spool\.maxBytes is more than its disk can hold/);
   assert.ok(Number(warned[0]?.['roomBytes']) <= 7 << 20, 'what the disk can hold beside the reserve');
 
-  const fits = new Spool({ dir: join(disk.dir, 'spool2'), maxBytes: 1 << 20, minFreeBytes: 1 << 20, logger });
-  await fits.open();
-  t.after(() => fits.close());
+  await openSpool(t, { dir: join(disk.dir, 'spool2'), maxBytes: 1 << 20, minFreeBytes: 1 << 20, logger });
   assert.equal(entries().filter((l) => l['level'] === 40).length, 1, 'no warning for a limit that fits');
 });

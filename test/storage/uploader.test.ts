@@ -12,6 +12,7 @@ import type { ObjectStore } from '../../src/storage/store.js';
 import { Uploader, type UploaderEvents, type UploaderOptions } from '../../src/storage/uploader.js';
 import { FlakyStore } from '../helpers/flaky-store.js';
 import { smallDisk } from '../helpers/small-disk.js';
+import { openSpool } from '../helpers/spool.js';
 import { captureLog } from '../helpers/log.js';
 
 interface Rig {
@@ -352,9 +353,7 @@ test("a spool whose disk fills mid-segment: the store is not blamed, and what re
   if (typeof disk === 'string') return t.skip(disk);
   const root = await mkdtemp(join(tmpdir(), 'recgw-upload-'));
   t.after(() => rm(root, { recursive: true, force: true }));
-  const spool = new Spool({ dir: join(disk.dir, 'spool'), maxBytes: 1 << 30, probeMs: 50 });
-  await spool.open();
-  t.after(() => spool.close());
+  const spool = await openSpool(t, { dir: join(disk.dir, 'spool'), probeMs: 50 });
   const store = new FsStore({ dir: join(root, 'store') });
   const CHUNK = 4000;
   // As the pipeline's own hook cuts a torn record: here every chunk is CHUNK bytes.
