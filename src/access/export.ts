@@ -14,6 +14,7 @@ import { CryptoError } from '../crypto/errors.js';
 import { openRecording, type RecordingHeader } from '../crypto/format.js';
 import type { KeyDecryptionKey } from '../crypto/keys.js';
 import { decodeG711 } from '../media/g711.js';
+import { keySafe } from '../recording/layout.js';
 import type { Manifest } from '../recording/manifest.js';
 import type { ObjectStore, StoredObject } from '../storage/store.js';
 import { writeWav } from './wav.js';
@@ -63,7 +64,8 @@ function audioOf(bytes: Buffer, kdk: KeyDecryptionKey, allowIncomplete: boolean)
 async function writeLeg(bytes: Buffer, kdk: KeyDecryptionKey, outDir: string, allowIncomplete: boolean): Promise<{ leg: ExportedLeg; header: RecordingHeader; pcm: Buffer }> {
   const { header, audio, complete, chunks } = audioOf(bytes, kdk, allowIncomplete);
   await mkdir(outDir, { recursive: true, mode: 0o700 });
-  const file = join(outDir, `${header.callId}-${header.leg}-${header.segment}.wav`);
+  // A file name from the recording's own header must stay inside outDir whatever the header says.
+  const file = join(outDir, `${keySafe(header.callId)}-${keySafe(header.leg)}-${header.segment}.wav`);
   const pcm = decodeG711(audio, header.codec as 'PCMU' | 'PCMA');
   await writeWav(file, pcm, { rate: RATE, channels: 1 });
   return { leg: { file, leg: header.leg, segment: header.segment, seconds: audio.length / RATE, complete, chunks }, header, pcm };
@@ -79,10 +81,15 @@ export function openManifest(bytes: Buffer, kdk: KeyDecryptionKey): Manifest {
   return JSON.parse(Buffer.concat(opened.chunks).toString('utf8')) as Manifest;
 }
 
-/** Every object of the call, found by its call-id folder (see recording/layout.ts). */
+/**
+ * Every object of the call, found by its call-id folder (see recording/layout.ts).
+ * The folder is the id made key-safe, so the SIP Call-ID as logged
+ * (`A84b@pc33.example.com`) finds it as well as the folder's own name does.
+ */
 export async function objectsOfCall(store: ObjectStore, callId: string): Promise<StoredObject[]> {
+  const folder = `/${keySafe(callId)}/`;
   const objects: StoredObject[] = [];
-  for await (const o of store.list('')) if (o.key.includes(`/${callId}/`)) objects.push(o);
+  for await (const o of store.list('')) if (o.key.includes(folder)) objects.push(o);
   return objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
@@ -170,11 +177,11 @@ export async function exportCall(
       for (const p of parts) p.pcm.copy(out, p.offset * 2);
       return out;
     };
-    const callerWav = join(outDir, `${callId}-caller.timeline.wav`);
-    const agentWav = join(outDir, `${callId}-agent.timeline.wav`);
+    const callerWav = join(outDir, `${keySafe(callId)}-caller.timeline.wav`);
+    const agentWav = join(outDir, `${keySafe(callId)}-agent.timeline.wav`);
     await writeWav(callerWav, lay(caller), { rate: RATE, channels: 1 });
     await writeWav(agentWav, lay(agent), { rate: RATE, channels: 1 });
-    mixFile = join(outDir, `${callId}.${opts.format ?? 'wav'}`);
+    mixFile = join(outDir, `${keySafe(callId)}.${opts.format ?? 'wav'}`);
     try {
       await mix(callerWav, agentWav, mixFile);
     } finally {

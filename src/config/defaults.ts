@@ -46,6 +46,8 @@ control:
   port: 8088
 audit:
   file: ./var/audit.log
+retention:
+  sweep: "30 3 * * *"
 `;
 
 /**

@@ -56,6 +56,7 @@ export const CONFIG_SHAPE = map({
   log: map({ level: value }),
   control: map({ enabled: value, listen: text, port: value, token: text, tokenFile: text }),
   audit: map({ file: text }),
+  retention: map({ sweep: text, timeZone: text }),
 });
 
 /** The keys a mapping at this place may hold. */

@@ -197,6 +197,13 @@ export interface AuditConfig {
   readonly file: string;
 }
 
+export interface RetentionConfig {
+  /** When expired recordings are deleted from the store: a cron expression, or false (never: S3 lifecycle rules do it). */
+  readonly sweep: string | false;
+  /** The IANA zone the expression is read in; absent: the host's. */
+  readonly timeZone?: string;
+}
+
 export interface GatewayConfig {
   readonly sip: SipConfig;
   readonly rtp: RtpConfig;
@@ -210,4 +217,5 @@ export interface GatewayConfig {
   readonly log: LogConfig;
   readonly control: ControlConfig;
   readonly audit: AuditConfig;
+  readonly retention: RetentionConfig;
 }

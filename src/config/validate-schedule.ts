@@ -29,7 +29,7 @@ function checkWindow(c: Checker, v: unknown, path: Path): ScheduleWindow {
 }
 
 /** Intl is the zone database the evaluation uses, so it is the one that judges the name; its spelling is kept. */
-function zone(c: Checker, v: unknown, path: Path): string {
+export function zone(c: Checker, v: unknown, path: Path): string {
   const name = c.string(v, path, 'an IANA time zone such as Europe/London');
   if (name === '') return name;
   try {

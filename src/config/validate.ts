@@ -3,11 +3,13 @@
  * typed GatewayConfig, checking every field once and collecting every problem.
  */
 import type { Transport } from '../sip/engine.js';
-import type { AuditConfig, ControlConfig, EncryptionConfig, GatewayConfig, LogConfig, RecordingConfig, RtpConfig, SipConfig, SpoolConfig, StorageConfig } from './types.js';
+import { validate as validateCron } from 'node-cron';
+import type { AuditConfig, ControlConfig, EncryptionConfig, GatewayConfig, LogConfig, RecordingConfig, RetentionConfig, RtpConfig, SipConfig, SpoolConfig, StorageConfig } from './types.js';
 import { Checker, type Mapping, type Path } from './check.js';
 import { DEFAULT_CONTROL_TOKEN_FILE } from './defaults.js';
 import { ConfigError } from './errors.js';
 import { checkLines } from './validate-lines.js';
+import { zone } from './validate-schedule.js';
 import { checkPbxs, checkTrunks } from './validate-peers.js';
 
 const TRANSPORTS: readonly Transport[] = ['udp', 'tcp'];
@@ -41,6 +43,7 @@ export function validateConfig(raw: unknown, ctx: ValidateContext): GatewayConfi
     log: { level: c.oneOf(c.mapping(root['log'], ['log'])['level'], ['log', 'level'], LOG_LEVELS) },
     control: checkControl(c, c.mapping(root['control'], ['control'])),
     audit: checkAudit(c, c.mapping(root['audit'], ['audit'])),
+    retention: checkRetention(c, c.mapping(root['retention'], ['retention'])),
   };
   if (c.problems.length > 0) throw new ConfigError(ctx.source, c.problems);
   return deepFreeze(config);
@@ -168,6 +171,17 @@ function checkControl(c: Checker, control: Mapping): ControlConfig {
 function checkAudit(c: Checker, audit: Mapping): AuditConfig {
   const file = c.string(audit['file'], ['audit', 'file'], 'a file path');
   return { file: file === '' ? file : c.absolute(file) };
+}
+
+function checkRetention(c: Checker, r: Mapping): RetentionConfig {
+  const v = r['sweep'];
+  let sweep: string | false = false;
+  if (v !== false && v !== 'off') {
+    sweep = c.string(v, ['retention', 'sweep'], 'a cron expression such as "30 3 * * *", or off');
+    if (sweep !== '' && !validateCron(sweep)) c.fail(['retention', 'sweep'], 'must be a cron expression (minute hour day-of-month month day-of-week), such as "30 3 * * *", or off');
+  }
+  const timeZone = r['timeZone'] === undefined ? undefined : zone(c, r['timeZone'], ['retention', 'timeZone']);
+  return { sweep, ...(timeZone !== undefined ? { timeZone } : {}) };
 }
 
 function deepFreeze<T>(value: T): T {

@@ -61,10 +61,17 @@ export function readBody(req: IncomingMessage, limit = BODY_LIMIT): Promise<Buff
   });
 }
 
-/** An empty body means "no details": the action is attributed to `api`. */
-export function parseActionBody(body: Buffer): ActionBody {
+export interface HoldBody {
+  readonly by: string;
+  readonly reason: string;
+  /** ISO 8601, UTC; absent: until released. */
+  readonly until?: string;
+}
+
+/** The body's JSON object (empty for an empty body); only `allowed` fields, so a misspelt one is refused rather than ignored. */
+function fieldsOf(body: Buffer, allowed: readonly string[]): Record<string, unknown> {
   const text = body.toString('utf8');
-  if (text.trim() === '') return { by: DEFAULT_BY };
+  if (text.trim() === '') return {};
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -76,21 +83,47 @@ export function parseActionBody(body: Buffer): ActionBody {
   }
   const fields = value as Record<string, unknown>;
   // A misspelt field ("By") would otherwise silently attribute the action to `api`.
-  const unknown = Object.keys(fields).filter((k) => k !== 'by' && k !== 'reason');
+  const unknown = Object.keys(fields).filter((k) => !allowed.includes(k));
   if (unknown.length > 0) throw new ControlError('bad-request', `unknown field(s): ${unknown.join(', ')}`);
+  return fields;
+}
 
-  let by = DEFAULT_BY;
-  if (fields['by'] !== undefined) {
-    const b = fields['by'];
-    if (typeof b !== 'string' || b.trim() === '' || b.length > BY_MAX || !BY_PATTERN.test(b)) {
-      throw new ControlError('bad-request', `"by" must be a non-empty string of at most ${BY_MAX} printable characters`);
-    }
-    by = b.trim();
+function byOf(fields: Record<string, unknown>): string {
+  const b = fields['by'];
+  if (b === undefined) return DEFAULT_BY;
+  if (typeof b !== 'string' || b.trim() === '' || b.length > BY_MAX || !BY_PATTERN.test(b)) {
+    throw new ControlError('bad-request', `"by" must be a non-empty string of at most ${BY_MAX} printable characters`);
   }
+  return b.trim();
+}
+
+function reasonOf(fields: Record<string, unknown>): string | undefined {
   const r = fields['reason'];
-  if (r === undefined) return { by };
+  if (r === undefined) return undefined;
   if (typeof r !== 'string' || r.length > REASON_MAX) {
     throw new ControlError('bad-request', `"reason" must be a string of at most ${REASON_MAX} characters`);
   }
-  return { by, reason: r };
+  return r;
+}
+
+/** An empty body means "no details": the action is attributed to `api`. */
+export function parseActionBody(body: Buffer): ActionBody {
+  const fields = fieldsOf(body, ['by', 'reason']);
+  const by = byOf(fields);
+  const reason = reasonOf(fields);
+  return reason === undefined ? { by } : { by, reason };
+}
+
+/** A hold needs its reason (a complaint or case reference); `until`, when given, is a date still to come. */
+export function parseHoldBody(body: Buffer, now: Date): HoldBody {
+  const fields = fieldsOf(body, ['by', 'reason', 'until']);
+  const by = byOf(fields);
+  const reason = reasonOf(fields);
+  if (reason === undefined || reason.trim() === '') throw new ControlError('bad-request', 'a hold needs a "reason": the complaint or case it is kept for');
+  const u = fields['until'];
+  if (u === undefined) return { by, reason };
+  const at = typeof u === 'string' ? Date.parse(u) : NaN;
+  if (Number.isNaN(at)) throw new ControlError('bad-request', '"until" must be an ISO 8601 date or time, such as 2027-06-30');
+  if (at <= now.getTime()) throw new ControlError('bad-request', '"until" must be in the future');
+  return { by, reason, until: new Date(at).toISOString() };
 }

@@ -12,8 +12,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
-import { mkdir, open, readdir, readFile, rename, stat } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { mkdir, open, readdir, readFile, rename, rmdir, stat } from 'node:fs/promises';
+import { dirname, join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { silentLogger, type Logger } from '../ops/log.js';
 import { DIR_MODE, FILE_MODE, isErrno, syncDir, tempPathFor, unlinkIfPresent, writeAll, writeFileAtomic } from './atomic.js';
@@ -85,9 +85,8 @@ export class FsStore implements ObjectStore {
     let tmp: string | null = null;
     let fh: FileHandle | null = null;
     try {
-      await mkdir(dirname(file), { recursive: true, mode: DIR_MODE });
       tmp = tempPathFor(file);
-      fh = await open(tmp, 'wx', FILE_MODE);
+      fh = await this.create(tmp);
       const { size, sha256 } = await this.writeBody(fh, key, body, signal);
       await fh.sync();
       await fh.close();
@@ -116,6 +115,22 @@ export class FsStore implements ObjectStore {
     } finally {
       if (fh) await fh.close().catch(() => undefined);
       if (tmp) await unlinkIfPresent(tmp).catch((err: unknown) => this.log.warn({ err, key }, 'could not remove a temp file'));
+    }
+  }
+
+  /**
+   * Opens a new temp file, making its folder. A delete that empties a folder
+   * removes it, so a delete of the last object there may take the folder away
+   * between the mkdir and the open: make it again, once.
+   */
+  private async create(tmp: string): Promise<FileHandle> {
+    for (let attempt = 0; ; attempt++) {
+      await mkdir(dirname(tmp), { recursive: true, mode: DIR_MODE });
+      try {
+        return await open(tmp, 'wx', FILE_MODE);
+      } catch (err) {
+        if (attempt > 0 || !isErrno(err, 'ENOENT')) throw err;
+      }
     }
   }
 
@@ -259,6 +274,22 @@ export class FsStore implements ObjectStore {
     } catch (err) {
       if (isErrno(err, 'ENOENT', 'ENOTDIR')) return;
       throw unavailable(`delete ${key}`, err);
+    }
+    await this.pruneFrom(dirname(file));
+  }
+
+  /**
+   * Removes the folders a delete left empty, up to the root: a store swept by
+   * retention for years would otherwise keep a folder for every call and day.
+   * A folder that is not empty (or cannot be removed) ends the climb.
+   */
+  private async pruneFrom(dir: string): Promise<void> {
+    for (let d = dir; d.startsWith(this.root + sep); d = dirname(d)) {
+      try {
+        await rmdir(d);
+      } catch {
+        return;
+      }
     }
   }
 }

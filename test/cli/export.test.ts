@@ -48,7 +48,9 @@ test('recgw export: a call to legs and an MP3 mix; a truncated leg only with --a
   const kek = loadEncryptionKey({ publicKey: keys.publicKeyFile });
   const store = new FsStore({ dir: join(dir, 'store') });
   const startedAt = new Date('2026-11-23T10:00:00.000Z');
-  const callId = 'call-export-1';
+  // As a SIP Call-ID is written; the store's folder and the files have it key-safe.
+  const callId = 'Call-Export-1@pstn.example';
+  const file = 'call-export-1-pstn.example';
   const infoOf = (leg: 'caller' | 'agent'): SegmentInfo => ({ callId, leg, segment: 1, codec: 'PCMA', sampleRate: 8000, startedAt, line: 'helpline', operator: 'agent7', direction: 'inbound' });
   for (const [leg, hz] of [['caller', 440], ['agent', 660]] as const) {
     await store.put(objectKey(infoOf(leg)), seal(kek, infoOf(leg), tone(2, hz)), { tags: {} });
@@ -71,8 +73,8 @@ test('recgw export: a call to legs and an MP3 mix; a truncated leg only with --a
   assert.match(call.out, /07700900123 -> 1000, operator agent7/);
   assert.match(call.out, /caller segment 1: 2\.00 s, 4 chunks verified/);
   assert.match(call.out, /note: paused .* \(api, by supervisor\)/);
-  assert.ok(statSync(join(out, `${callId}.mp3`)).size > 1000, 'an MP3 of the call');
-  const callerWav = readFileSync(join(out, `${callId}-caller-1.wav`));
+  assert.ok(statSync(join(out, `${file}.mp3`)).size > 1000, 'an MP3 of the call');
+  const callerWav = readFileSync(join(out, `${file}-caller-1.wav`));
   assert.equal(callerWav.length, 44 + 2 * 8000 * 2, '2 s of 16-bit mono');
 
   // A leg cut short by a crash (no final chunk).

@@ -556,3 +556,20 @@ test('spool.minFreeBytes: 0 turns the reserve off, a negative one is named', () 
     ['spool.minFreeBytes'],
   );
 });
+
+test('retention: the sweep runs nightly by default, takes a cron expression or off, and a bad one is named', () => {
+  assert.deepEqual(loadConfig({ env: {} }).retention, { sweep: '30 3 * * *' });
+  assert.deepEqual(loadConfig({ env: { RECGW_RETENTION__SWEEP: 'off' } }).retention, { sweep: false });
+  assert.deepEqual(parseConfig({ retention: { sweep: false } }, 'test').retention, { sweep: false });
+  assert.deepEqual(parseConfig({ retention: { sweep: '0 2 * * 0', timeZone: 'Europe/London' } }, 'test').retention, { sweep: '0 2 * * 0', timeZone: 'Europe/London' });
+  const err = configError(() => parseConfig({ retention: { sweep: 'nightly', timeZone: 'Mars/Olympus' } }, 'test'));
+  assert.deepEqual(err.problems.map((p) => p.path), ['retention.sweep', 'retention.timeZone']);
+  assert.match(err.message, /cron expression/);
+});
+
+test('a line named "holds" is refused: the store keeps its holds under that folder', () => {
+  const line = { number: '1000', target: 'sip:queue@127.0.0.1:5070', record: true };
+  const err = configError(() => parseConfig({ lines: [{ ...line, name: 'Holds' }] }, 'test'));
+  assert.deepEqual(err.problems.map((p) => p.path), ['lines[0].name']);
+  assert.match(err.message, /reserved/);
+});

@@ -18,6 +18,8 @@ export class FlakyStore implements ObjectStore {
   failDeletes = 0;
   /** Refuse every delete for good. */
   rejectDeletes = false;
+  /** Take this many deletes, then refuse every other for good (a store that starts refusing midway). */
+  deletesLeft = Infinity;
   /** Every put asked for, by key, in order. */
   readonly putKeys: string[] = [];
   deleteAttempts = 0;
@@ -62,7 +64,7 @@ export class FlakyStore implements ObjectStore {
 
   delete(key: string): Promise<void> {
     this.deleteAttempts++;
-    if (this.rejectDeletes) return Promise.reject(new StorageError('STORE_REJECTED', 'AccessDenied: object is retained'));
+    if (this.rejectDeletes || this.deletesLeft-- <= 0) return Promise.reject(new StorageError('STORE_REJECTED', 'AccessDenied: object is retained'));
     if (this.failDeletes > 0) {
       this.failDeletes--;
       return Promise.reject(new StorageError('STORE_UNAVAILABLE', 'store is down'));

@@ -166,3 +166,18 @@ test('folders are created 0700 and objects and sidecars 0600', async (t) => {
     assert.equal((await stat(join(dir, f))).mode & 0o777, 0o600, f);
   }
 });
+
+test('a delete removes the folders it emptied, up to the store root, and a put there makes them again', async (t) => {
+  const dir = await storeDir(t);
+  const store = new FsStore({ dir });
+  await store.put('sales/2024/05/01/call-a/caller-1.rec', Buffer.from('a'), { tags });
+  await store.put('sales/2024/05/02/call-b/caller-1.rec', Buffer.from('b'), { tags });
+
+  await store.delete('sales/2024/05/01/call-a/caller-1.rec');
+  assert.deepEqual(await readdir(join(dir, 'sales', '2024', '05')), ['02'], 'the call and day folders went; the month still holds a day');
+  await store.delete('sales/2024/05/02/call-b/caller-1.rec');
+  assert.deepEqual(await readdir(dir), [], 'everything up to the root went; the root stays');
+
+  await store.put('sales/2024/05/01/call-a/caller-1.rec', Buffer.from('again'), { tags });
+  assert.equal((await readAll(await store.get('sales/2024/05/01/call-a/caller-1.rec'))).toString(), 'again');
+});

@@ -1,0 +1,204 @@
+/**
+ * The retention sweep: deletes every call whose recordings have all outlived
+ * their retention, unless the call is held, and writes one audit record per
+ * call deleted.
+ *
+ * A recording's retention is what its objects' tags say (`started` plus
+ * `retention` days, as Object Lock's retain-until date is reckoned), not what
+ * the line's config says today: shortening a line's retention must not cut
+ * short what was recorded under the longer one. A call goes as a whole, once
+ * its last object has expired, so an export never finds half a call. Its
+ * manifest is deleted last: a sweep cut short leaves a call that the next
+ * sweep still recognises and finishes.
+ *
+ * Every doubt keeps the recording: an object without readable tags, a hold
+ * that cannot be read, a store that refuses a delete. Each is counted and
+ * logged, and the next sweep tries again.
+ */
+import type { AuditSink } from '../access/audit.js';
+import type { Logger } from '../ops/log.js';
+import { StorageError, type ObjectStore } from '../storage/store.js';
+import { holdsAt, type Hold, type Holds } from './holds.js';
+
+/** The shortest retention a line may have: a call younger than this cannot have expired, so it is not even looked at. */
+export const MIN_RETENTION_DAYS = 14;
+const DAY_MS = 86_400_000;
+/** The audit log's `by` for what the sweep deletes. */
+export const SWEEP_BY = 'retention-sweep';
+
+export interface SweepReport {
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  /** Calls old enough to have expired, whose tags were read. */
+  readonly examined: number;
+  /** Calls deleted, and their objects. */
+  readonly deleted: number;
+  readonly objectsDeleted: number;
+  /** Expired calls kept by a hold (or by a hold that could not be read). */
+  readonly held: number;
+  /** Calls kept because an object's tags could not be read. */
+  readonly unreadable: number;
+  /** Expired calls the store would not (wholly) delete: tried again at the next sweep. */
+  readonly failed: number;
+  /** Set when the sweep stopped before the end: the store could not be listed, or the audit log not written. */
+  readonly error?: string;
+}
+
+export interface SweepOptions {
+  readonly store: ObjectStore;
+  readonly holds: Holds;
+  readonly audit: AuditSink;
+  readonly log: Logger;
+  readonly now?: () => Date;
+  /** Stops the sweep between calls (the gateway is stopping). */
+  readonly signal?: AbortSignal;
+}
+
+/** `<line>/<yyyy>/<mm>/<dd>/<call>/`, and the UTC day the call started, for a recording's key; undefined for any other key. */
+function callOf(key: string): { prefix: string; folder: string; dayMs: number } | undefined {
+  const parts = key.split('/');
+  if (parts.length !== 6) return undefined;
+  const [line, yyyy, mm, dd, folder] = parts as [string, string, string, string, string, string];
+  if (!/^\d{4}$/.test(yyyy) || !/^\d{2}$/.test(mm) || !/^\d{2}$/.test(dd)) return undefined;
+  const dayMs = Date.UTC(Number(yyyy), Number(mm) - 1, Number(dd));
+  if (Number.isNaN(dayMs)) return undefined;
+  return { prefix: `${line}/${yyyy}/${mm}/${dd}/${folder}/`, folder, dayMs };
+}
+
+/** Manifests go last, the final one at the very end. */
+function deleteOrder(a: string, b: string): number {
+  const rank = (k: string): number => (k.endsWith('/manifest.rec') ? 2 : k.endsWith('/manifest-start.rec') ? 1 : 0);
+  return rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+interface Expiry {
+  /** When the last object expires; undefined when one's tags cannot be read. */
+  readonly at?: number;
+  readonly callId?: string;
+  readonly line?: string;
+  readonly started?: string;
+  readonly retentionDays?: number;
+}
+
+export async function sweepExpired(opts: SweepOptions): Promise<SweepReport> {
+  const now = (opts.now ?? (() => new Date()))();
+  const log = opts.log.child({ component: 'retention' });
+  const startedAt = now.toISOString();
+  const counts = { examined: 0, deleted: 0, objectsDeleted: 0, held: 0, unreadable: 0, failed: 0 };
+  const finish = (error?: string): SweepReport => {
+    const report: SweepReport = { startedAt, finishedAt: new Date().toISOString(), ...counts, ...(error !== undefined ? { error } : {}) };
+    if (error !== undefined) log.error(report, 'retention sweep stopped early');
+    else log.info(report, 'retention sweep done');
+    return report;
+  };
+
+  let holds: Map<string, Hold>;
+  let unreadableHolds: Set<string>;
+  try {
+    ({ holds, unreadable: unreadableHolds } = await opts.holds.all());
+  } catch (err) {
+    // Without the holds, any deletion might be of held evidence.
+    return finish(`holds could not be read: ${errorText(err)}`);
+  }
+
+  /** The expiry of a call: the latest `started` + `retention` of its objects; stops at the first that has not expired. */
+  async function expiryOf(keys: readonly string[]): Promise<Expiry> {
+    let latest = -Infinity;
+    let first: Expiry = {};
+    // The last keys (manifests, the latest segments) expire last: reading them first settles most young calls at one head.
+    for (const key of [...keys].reverse()) {
+      const info = await opts.store.head(key);
+      if (!info) continue; // deleted meanwhile
+      const started = Date.parse(info.tags['started'] ?? '');
+      const days = Number(info.tags['retention']);
+      if (Number.isNaN(started) || !Number.isInteger(days) || days <= 0) {
+        log.warn({ key }, 'recording kept: its started or retention tag cannot be read');
+        return {};
+      }
+      const at = started + days * DAY_MS;
+      if (first.callId === undefined) {
+        first = { callId: info.tags['call-id'] ?? '', line: info.tags['line'] ?? '', started: info.tags['started'] ?? '', retentionDays: days };
+      }
+      if (at > latest) latest = at;
+      if (latest > now.getTime()) break;
+    }
+    return { ...first, at: latest };
+  }
+
+  /** Settles one call: false when the sweep must stop (the audit log failed). */
+  async function settle(prefix: string, folder: string, keys: string[]): Promise<boolean> {
+    counts.examined++;
+    const expiry = await expiryOf(keys);
+    if (expiry.at === undefined) {
+      counts.unreadable++;
+      return true;
+    }
+    if (expiry.at > now.getTime()) return true;
+    const hold = holds.get(folder);
+    if ((hold && holdsAt(hold, now)) || unreadableHolds.has(folder)) {
+      counts.held++;
+      log.info({ prefix, reason: hold?.reason, until: hold?.until }, 'expired recording kept by a hold');
+      return true;
+    }
+    let deleted = 0;
+    let failure: unknown;
+    for (const key of keys.sort(deleteOrder)) {
+      try {
+        await opts.store.delete(key);
+        deleted++;
+      } catch (err) {
+        failure = err;
+        break;
+      }
+    }
+    counts.objectsDeleted += deleted;
+    if (failure === undefined) counts.deleted++;
+    else counts.failed++;
+    const outcome = failure === undefined ? 'ok' : failure instanceof StorageError ? failure.code : 'failed';
+    const details = {
+      prefix,
+      line: expiry.line,
+      started: expiry.started,
+      retentionDays: expiry.retentionDays,
+      expiredAt: new Date(expiry.at).toISOString(),
+      objects: keys.length,
+      deleted,
+      ...(failure !== undefined ? { error: errorText(failure) } : {}),
+    };
+    if (failure !== undefined) log.warn({ callId: expiry.callId, ...details }, 'expired recording not (wholly) deleted: tried again at the next sweep');
+    else log.info({ callId: expiry.callId, ...details }, 'expired recording deleted');
+    if (deleted === 0) return true;
+    try {
+      await opts.audit.append({ action: 'retention-delete', ...(expiry.callId ? { callId: expiry.callId } : {}), by: SWEEP_BY, outcome, details });
+      return true;
+    } catch (err) {
+      log.error({ err, prefix }, 'audit record of a retention deletion not written');
+      return false;
+    }
+  }
+
+  let current: { prefix: string; folder: string; keys: string[] } | undefined;
+  const cutoff = now.getTime() - MIN_RETENTION_DAYS * DAY_MS;
+  try {
+    for await (const o of opts.store.list('')) {
+      const call = callOf(o.key);
+      if (!call) continue;
+      if (current?.prefix === call.prefix) {
+        current.keys.push(o.key);
+        continue;
+      }
+      if (current && !(await settle(current.prefix, current.folder, current.keys))) return finish('the audit log could not be written');
+      if (opts.signal?.aborted) return finish('stopped');
+      // A call whose whole UTC day is younger than the shortest retention cannot have expired.
+      current = call.dayMs + DAY_MS <= cutoff ? { prefix: call.prefix, folder: call.folder, keys: [o.key] } : undefined;
+    }
+    if (current && !(await settle(current.prefix, current.folder, current.keys))) return finish('the audit log could not be written');
+  } catch (err) {
+    return finish(`the store failed: ${errorText(err)}`);
+  }
+  return finish();
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
