@@ -1,6 +1,7 @@
 /**
  * Composition root: the only module that knows every layer. It builds the SIP
- * engine, the segment writer and the gateway from a validated config.
+ * engine, the segment writer, the retention sweeps and the gateway from a
+ * validated config.
  */
 import { AuditLog } from './access/audit.js';
 import type { GatewayConfig } from './config/types.js';
@@ -14,12 +15,18 @@ import type { SegmentWriter } from './recording/writer.js';
 import { EmbeddedSipEngine } from './sip/embedded/engine.js';
 import type { SipEngine } from './sip/engine.js';
 import { healthOf } from './ops/health.js';
+import { Holds } from './retention/holds.js';
+import { RetentionService } from './retention/service.js';
+import { sweepExpired } from './retention/sweep.js';
+import { RetentionSweeper } from './retention/sweeper.js';
 
 export interface RunningGateway {
   readonly gateway: Gateway;
   readonly engine: SipEngine;
   readonly pipeline?: RecordingPipeline;
   readonly control?: ControlServer;
+  /** The retention sweeps; absent when a test's writer stands in for the pipeline. */
+  readonly retention?: RetentionSweeper;
   readonly audit: AuditLog;
   stop(): Promise<void>;
 }
@@ -48,10 +55,22 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions): P
   let engine: SipEngine;
   let pipeline: RecordingPipeline | undefined;
   let control: ControlServer | undefined;
+  let retention: { readonly sweeper: RetentionSweeper; readonly service: RetentionService } | undefined;
   try {
     pipeline = opts.writer ? undefined : await startRecordingPipeline(config, opts.log);
     const started = pipeline;
     if (started) opened.push(() => started.stop());
+    if (pipeline) {
+      const { store } = pipeline;
+      const holds = new Holds(store);
+      const sweeper = new RetentionSweeper({
+        config: config.retention,
+        sweep: (signal) => sweepExpired({ store, holds, audit, log: opts.log, signal, ...(opts.now ? { now: opts.now } : {}) }),
+        log: opts.log,
+      });
+      opened.push(() => sweeper.stop());
+      retention = { sweeper, service: new RetentionService({ store, holds, sweep: () => sweeper.run(), ...(opts.now ? { now: opts.now } : {}) }) };
+    }
     const writer = opts.writer ?? pipeline?.writer;
     if (!writer) throw new Error('no segment writer');
     engine = new EmbeddedSipEngine({
@@ -76,7 +95,8 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions): P
         port: config.control.port,
         token: token.token,
         control: new GatewayControl(gateway.activeCalls),
-        health: () => healthOf({ gateway: g, ...(pipeline ? { spool: pipeline.spool, uploader: pipeline.uploader } : {}) }),
+        health: () => healthOf({ gateway: g, ...(pipeline ? { spool: pipeline.spool, uploader: pipeline.uploader } : {}), ...(retention ? { retention: retention.sweeper } : {}) }),
+        ...(retention ? { retention: retention.service } : {}),
         audit,
         log: opts.log,
       });
@@ -93,10 +113,13 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions): P
     engine,
     ...(pipeline ? { pipeline } : {}),
     ...(control ? { control } : {}),
+    ...(retention ? { retention: retention.sweeper } : {}),
     audit,
     stop: () =>
       (stopping ??= (async () => {
         await control?.close();
+        // A sweep under way ends between two calls; it must not delete while the store is being closed.
+        await retention?.sweeper.stop();
         await gateway.stop();
         await pipeline?.stop();
         await audit.close();

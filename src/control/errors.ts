@@ -11,6 +11,9 @@ import { RecgwError } from '../errors.js';
  * - `unauthorized`: no bearer token, or the wrong one;
  * - `not-found` / `method-not-allowed`: no such route, or not with that method;
  * - `payload-too-large`: a body over the limit;
+ * - `recording-not-found`: the store holds nothing of that call (a hold placed on a typo would keep nothing);
+ * - `hold-not-found`: the call has no hold to release;
+ * - `no-store`: holds and sweeps need the recording pipeline's store, and this gateway has none;
  * - `internal`: anything else; its message never says more than that.
  */
 export const CONTROL_ERROR_STATUS = {
@@ -24,6 +27,9 @@ export const CONTROL_ERROR_STATUS = {
   'not-found': 404,
   'method-not-allowed': 405,
   'payload-too-large': 413,
+  'recording-not-found': 404,
+  'hold-not-found': 404,
+  'no-store': 501,
   internal: 500,
 } as const;
 

@@ -1,5 +1,6 @@
 /**
- * The routes of the control API and what each asks of `CaptureControl`.
+ * The routes of the control API and what each asks of `CaptureControl` (the
+ * calls) or `RetentionControl` (holds and sweeps).
  * Matching is by path first, so a known path with the wrong method is a 405
  * that names the right one, and an unknown path a 404.
  */
@@ -13,7 +14,11 @@ export type Route =
   | { readonly kind: 'health' }
   | { readonly kind: 'list' }
   | { readonly kind: 'get'; readonly callId: string }
-  | { readonly kind: 'action'; readonly action: Action; readonly callId: string };
+  | { readonly kind: 'action'; readonly action: Action; readonly callId: string }
+  | { readonly kind: 'holds' }
+  | { readonly kind: 'hold'; readonly callId: string }
+  | { readonly kind: 'release-hold'; readonly callId: string }
+  | { readonly kind: 'sweep' };
 
 export interface RouteMatch {
   readonly route: Route;
@@ -45,11 +50,20 @@ export function matchRoute(pathname: string): RouteMatch | undefined {
   const [, first, id, action, ...rest] = parts;
   if (rest.length > 0) return undefined;
   if (first === 'health' && id === undefined) return { route: { kind: 'health' }, method: 'GET' };
+  if (first === 'holds') return holdRoute(id, action);
+  if (first === 'retention') return id === 'sweep' && action === undefined ? { route: { kind: 'sweep' }, method: 'POST' } : undefined;
   if (first !== 'calls') return undefined;
   if (id === undefined) return { route: { kind: 'list' }, method: 'GET' };
   if (action === undefined) return { route: { kind: 'get', callId: callIdOf(id) }, method: 'GET' };
   if (!isAction(action)) return undefined;
   return { route: { kind: 'action', action, callId: callIdOf(id) }, method: 'POST' };
+}
+
+/** `/holds`, `/holds/<call-id>` (place) and `/holds/<call-id>/release`. */
+function holdRoute(id: string | undefined, action: string | undefined): RouteMatch | undefined {
+  if (id === undefined) return { route: { kind: 'holds' }, method: 'GET' };
+  if (action === undefined) return { route: { kind: 'hold', callId: callIdOf(id) }, method: 'POST' };
+  return action === 'release' ? { route: { kind: 'release-hold', callId: callIdOf(id) }, method: 'POST' } : undefined;
 }
 
 export function getCall(control: CaptureControl, callId: string): { call: ActiveCallView } {

@@ -1,6 +1,7 @@
 /**
  * The HTTP control API: list the active calls, and pause, resume, stop or
- * opt a call out of recording. node:http only. Every request must carry the
+ * opt a call out of recording; place and release holds on recorded calls, and
+ * sweep expired recordings now. node:http only. Every request must carry the
  * bearer token; every action, and every refused token, goes to the audit log
  * before the answer goes out, so a client that saw an answer can rely on the
  * record being there.
@@ -11,11 +12,11 @@ import type { Duplex } from 'node:stream';
 import type { AuditEntry, AuditSink } from '../access/audit.js';
 import type { Logger } from '../ops/log.js';
 import { bearerCheck, type AuthOutcome } from './auth.js';
-import { DEFAULT_BY, parseActionBody, readBody } from './body.js';
+import { DEFAULT_BY, parseActionBody, parseHoldBody, readBody } from './body.js';
 import { ControlError, isControlError } from './errors.js';
 import { rawErrorResponse, sendError, sendJson } from './reply.js';
-import { getCall, matchRoute, runAction, type Action } from './routes.js';
-import type { CaptureControl, HealthView } from './types.js';
+import { getCall, matchRoute, runAction, type Action, type Route } from './routes.js';
+import type { CaptureControl, HealthView, RetentionControl } from './types.js';
 
 export interface ControlServerOptions {
   /** Address to bind: loopback unless operators reach the API from elsewhere. */
@@ -26,6 +27,8 @@ export interface ControlServerOptions {
   readonly control: CaptureControl;
   /** GET /health's answer; `{ status: 'ok' }` without it. */
   readonly health?: () => HealthView;
+  /** Holds and sweeps; without it those routes answer `no-store`. */
+  readonly retention?: RetentionControl;
   readonly audit: AuditSink;
   readonly log: Logger;
   /** A client must send all its headers within this (slow-header clients hold sockets). Default 10 s. */
@@ -108,22 +111,66 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
     return new ControlError('internal', 'internal error', { cause: err });
   }
 
-  async function handleAction(req: IncomingMessage, res: ServerResponse, action: Action, callId: string, remote: string): Promise<void> {
+  /**
+   * An action that changes something: its body is read and checked, it runs,
+   * and the outcome, done or refused, is audited before the answer goes out.
+   */
+  async function audited<B extends { readonly by: string; readonly reason?: string | undefined }>(
+    req: IncomingMessage,
+    res: ServerResponse,
+    remote: string,
+    what: { readonly action: string; readonly callId?: string },
+    parse: (body: Buffer) => B,
+    run: (body: B) => Promise<{ readonly reply: unknown; readonly details?: Record<string, unknown> }>,
+  ): Promise<void> {
+    const { action, callId } = what;
     let by = DEFAULT_BY;
     let reason: string | undefined;
     try {
-      const body = parseActionBody(await readBody(req));
+      const body = parse(await readBody(req));
       by = body.by;
       reason = body.reason;
-      const result = await runAction(opts.control, action, callId, by);
-      const discarded = 'discarded' in result ? result.discarded : undefined;
-      await record({ action, callId, by, outcome: 'ok', details: { remote, reason, capture: result.call.capture, discarded } });
-      log.info({ action, callId, by, remote, capture: result.call.capture, discarded }, 'capture control action');
-      sendJson(req, res, 200, JSON.stringify(result));
+      const { reply, details } = await run(body);
+      await record({ action, ...(callId !== undefined ? { callId } : {}), by, outcome: 'ok', details: { remote, reason, ...details } });
+      log.info({ action, callId, by, remote, ...details }, 'control action');
+      sendJson(req, res, 200, JSON.stringify(reply));
     } catch (err) {
       const e = toControlError(err, { action, callId, by });
-      await record({ action, callId, by, outcome: e.code, details: { remote, reason } });
+      await record({ action, ...(callId !== undefined ? { callId } : {}), by, outcome: e.code, details: { remote, reason } });
       sendError(req, res, e);
+    }
+  }
+
+  function handleAction(req: IncomingMessage, res: ServerResponse, action: Action, callId: string, remote: string): Promise<void> {
+    return audited(req, res, remote, { action, callId }, parseActionBody, async ({ by }) => {
+      const result = await runAction(opts.control, action, callId, by);
+      const discarded = 'discarded' in result ? result.discarded : undefined;
+      return { reply: result, details: { capture: result.call.capture, discarded } };
+    });
+  }
+
+  function retention(): RetentionControl {
+    if (!opts.retention) throw new ControlError('no-store', 'this gateway has no recording store: holds and sweeps need one');
+    return opts.retention;
+  }
+
+  function handleHold(req: IncomingMessage, res: ServerResponse, route: Route & { kind: 'hold' | 'release-hold' | 'sweep' }, remote: string): Promise<void> {
+    switch (route.kind) {
+      case 'hold':
+        return audited(req, res, remote, { action: 'hold', callId: route.callId }, (b) => parseHoldBody(b, new Date()), async (body) => {
+          const placed = await retention().place(route.callId, body);
+          return { reply: placed, details: { until: placed.hold.until ?? 'released', objects: placed.objects } };
+        });
+      case 'release-hold':
+        return audited(req, res, remote, { action: 'release-hold', callId: route.callId }, parseActionBody, async () => {
+          const hold = await retention().release(route.callId);
+          return { reply: { released: hold }, details: { held: hold.reason, placedBy: hold.by, placedAt: hold.placedAt } };
+        });
+      case 'sweep':
+        return audited(req, res, remote, { action: 'retention-sweep' }, parseActionBody, async () => {
+          const report = await retention().sweep();
+          return { reply: { report }, details: { deleted: report.deleted, held: report.held, failed: report.failed, error: report.error } };
+        });
     }
   }
 
@@ -173,6 +220,14 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
           return;
         case 'action':
           await handleAction(req, res, route.action, route.callId, remote);
+          return;
+        case 'holds':
+          sendJson(req, res, 200, JSON.stringify({ holds: await retention().holds() }));
+          return;
+        case 'hold':
+        case 'release-hold':
+        case 'sweep':
+          await handleHold(req, res, route, remote);
           return;
       }
     } catch (err) {

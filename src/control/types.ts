@@ -3,7 +3,11 @@
  * few capture actions an operator or a compliance tool may take on it. The
  * gateway implements `CaptureControl`; the HTTP layer only translates.
  */
+import type { Hold } from '../retention/holds.js';
+import type { SweepReport } from '../retention/sweep.js';
+import type { RetentionView } from '../retention/sweeper.js';
 import type { UploaderStats } from '../storage/uploader.js';
+import type { HoldBody } from './body.js';
 
 /**
  * `pending`: the call will be recorded once the agent answers (ringing, announcement);
@@ -44,6 +48,20 @@ export interface CaptureControl {
 }
 
 /**
+ * Holds and retention sweeps, as the control API offers them to a records
+ * officer. Each rejects with a `ControlError` the API answers with.
+ */
+export interface RetentionControl {
+  holds(): Promise<Hold[]>;
+  /** Rejects with `recording-not-found` when the store holds nothing of the call. */
+  place(callId: string, hold: HoldBody): Promise<{ hold: Hold; objects: number }>;
+  /** Rejects with `hold-not-found`. */
+  release(callId: string): Promise<Hold>;
+  /** Sweeps now (or joins the sweep under way). */
+  sweep(): Promise<SweepReport>;
+}
+
+/**
  * GET /health: whether recordings are at risk, and the figures behind it.
  * Always answered with 200 while the gateway runs: a degraded gateway still
  * carries calls, so a load balancer must not take it out of service.
@@ -71,4 +89,6 @@ export interface HealthView {
     failedEntries: number;
   };
   uploads?: UploaderStats;
+  /** Absent when the gateway has no store (tests). */
+  retention?: RetentionView;
 }

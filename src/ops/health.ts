@@ -1,20 +1,22 @@
 /**
  * What GET /health reports: the call counters, and whether recordings are at
- * risk right now (a full spool, a store that refuses uploads), put in words
- * for whoever is paged.
+ * risk right now (a full spool, a store that refuses uploads) or kept past
+ * their retention (a sweep that failed), put in words for whoever is paged.
  */
 import type { HealthView } from '../control/types.js';
 import type { GatewayStats } from '../call/gateway.js';
 import type { Spool } from '../storage/spool.js';
+import type { RetentionSweeper } from '../retention/sweeper.js';
 import type { Uploader } from '../storage/uploader.js';
 
 export interface HealthSources {
   readonly gateway: { readonly stats: GatewayStats; readonly activeCalls: ReadonlyMap<string, unknown> };
   readonly spool?: Pick<Spool, 'usedBytes' | 'maxBytes' | 'full' | 'entries' | 'fault' | 'failedEntries' | 'low' | 'diskFreeBytes' | 'diskReserveBytes'>;
   readonly uploader?: Pick<Uploader, 'stats'>;
+  readonly retention?: Pick<RetentionSweeper, 'view'>;
 }
 
-export function healthOf({ gateway, spool, uploader }: HealthSources): HealthView {
+export function healthOf({ gateway, spool, uploader, retention }: HealthSources): HealthView {
   const { stats } = gateway;
   const problems: string[] = [];
   const view: HealthView = {
@@ -54,6 +56,18 @@ export function healthOf({ gateway, spool, uploader }: HealthSources): HealthVie
     if (u.failuresSinceSuccess > 0) {
       const last = u.lastFailure ? ` (the last at ${u.lastFailure.at}: ${u.lastFailure.code}: ${u.lastFailure.message})` : '';
       problems.push(`object store refusing uploads: ${u.failuresSinceSuccess} failed attempts since the last success${last}; the spool keeps the recordings and retries`);
+    }
+  }
+  if (retention) {
+    const r = retention.view;
+    view.retention = r;
+    const last = r.last;
+    if (last?.error !== undefined) problems.push(`retention sweep of ${last.startedAt} stopped early (${last.error}): expired recordings may be kept past their retention`);
+    if (last !== undefined && last.failed > 0) {
+      problems.push(`retention sweep of ${last.startedAt}: the store would not delete ${last.failed} expired ${last.failed === 1 ? 'call' : 'calls'}; kept, and tried again at the next sweep`);
+    }
+    if (last !== undefined && last.unreadable > 0) {
+      problems.push(`retention sweep of ${last.startedAt}: ${last.unreadable} ${last.unreadable === 1 ? 'call has' : 'calls have'} an object without readable retention tags; kept, see the log for the keys`);
     }
   }
   if (problems.length > 0) view.status = 'degraded';

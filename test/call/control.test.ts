@@ -21,39 +21,22 @@ import { PCMA_SILENCE } from '../../src/media/g711.js';
 import type { Manifest, PausedWindow } from '../../src/recording/manifest.js';
 import { FsStore } from '../../src/storage/fs.js';
 import { capturedAudio, pcapAudio, startCall, type StartedCall } from '../helpers/calls.js';
-import { startTestGateway, TEST_CONTROL_TOKEN, type TestGateway } from '../helpers/gateway.js';
-
-interface Reply {
-  readonly status: number;
-  readonly headers: Headers;
-  readonly body: Record<string, unknown>;
-}
-
-/** One request to the gateway's control API; the right token unless `token` says otherwise (null: none). */
-async function api(gw: TestGateway, method: 'GET' | 'POST', path: string, opts: { body?: unknown; token?: string | null } = {}): Promise<Reply> {
-  const port = gw.running.control?.port;
-  assert.ok(port, 'the control API listens');
-  const token = opts.token === undefined ? TEST_CONTROL_TOKEN : opts.token;
-  const headers: Record<string, string> = token === null ? {} : { authorization: `Bearer ${token}` };
-  if (opts.body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(`http://127.0.0.1:${port}${path}`, { method, headers, ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}) });
-  return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> };
-}
+import { controlApi, startTestGateway, TEST_CONTROL_TOKEN, type ApiReply, type TestGateway } from '../helpers/gateway.js';
 
 async function viewOf(gw: TestGateway, callId: string): Promise<ActiveCallView> {
-  const list = await api(gw, 'GET', '/calls');
+  const list = await controlApi(gw, 'GET', '/calls');
   assert.equal(list.status, 200);
   const calls = list.body['calls'] as ActiveCallView[];
   const view = calls.find((c) => c.callId === callId);
   assert.ok(view, `GET /calls lists call ${callId}`);
-  const one = await api(gw, 'GET', `/calls/${encodeURIComponent(callId)}`);
+  const one = await controlApi(gw, 'GET', `/calls/${encodeURIComponent(callId)}`);
   assert.equal(one.status, 200);
   assert.deepEqual(one.body['call'], view, 'GET /calls/:id shows the same call');
   return view;
 }
 
-async function action(gw: TestGateway, callId: string, name: string, body?: unknown): Promise<Reply> {
-  return api(gw, 'POST', `/calls/${encodeURIComponent(callId)}/${name}`, body === undefined ? {} : { body });
+async function action(gw: TestGateway, callId: string, name: string, body?: unknown): Promise<ApiReply> {
+  return controlApi(gw, 'POST', `/calls/${encodeURIComponent(callId)}/${name}`, body === undefined ? {} : { body });
 }
 
 /** The call once its agent answered (capture, if any, is running by then). */
@@ -320,12 +303,12 @@ test('a wrong or missing token gets a JSON 401 asking for a bearer token, change
   const wrong = `${TEST_CONTROL_TOKEN}-not`;
 
   for (const [name, token] of [['pause', wrong], ['stop', null], ['opt-out', wrong]] as const) {
-    const r = await api(gw, 'POST', `/calls/${call.id}/${name}`, { token, body: { by: 'intruder' } });
+    const r = await controlApi(gw, 'POST', `/calls/${call.id}/${name}`, { token, body: { by: 'intruder' } });
     assert.equal(r.status, 401, name);
     assert.equal(r.headers.get('www-authenticate'), 'Bearer');
     assert.equal((r.body['error'] as { code: string }).code, 'unauthorized');
   }
-  const list = await api(gw, 'GET', '/calls', { token: wrong });
+  const list = await controlApi(gw, 'GET', '/calls', { token: wrong });
   assert.equal(list.status, 401);
   assert.equal(list.body['calls'], undefined, 'nothing is listed');
   const view = await viewOf(gw, call.id);

@@ -191,9 +191,31 @@ test('unknown routes are 404, wrong methods 405 naming the right one, bad call i
   await expect('/health', 'DELETE', 405, 'method-not-allowed');
   await expect('/calls/%E0%A4%A', 'GET', 400, 'bad-request');
   await expect(`/calls/${'x'.repeat(300)}`, 'GET', 400, 'bad-request');
+  await expect('/holds/c1/keep', 'POST', 404, 'not-found');
+  await expect('/retention', 'POST', 404, 'not-found');
+  assert.equal((await expect('/holds/c1', 'GET', 405, 'method-not-allowed')).headers.get('allow'), 'POST');
+  assert.equal((await expect('/retention/sweep', 'GET', 405, 'method-not-allowed')).headers.get('allow'), 'POST');
+  // Without a store (this harness has none), holds and sweeps say so.
+  await expect('/holds', 'GET', 501, 'no-store');
   // A query string is ignored, not part of the call id.
   assert.equal((await h.call('/calls/c1?verbose=1')).status, 200);
   assert.equal(h.control.get('c1')?.capture, 'recording');
+});
+
+test('a hold needs a reason, and an until that is a date still to come; each refusal is audited', async (t) => {
+  const h = await startHarness(t);
+  const refused = async (body: unknown, message: RegExp): Promise<void> => {
+    const r = await h.call('/holds/c1', { method: 'POST', body: JSON.stringify(body) });
+    assert.equal(r.status, 400, JSON.stringify(body));
+    assert.match(((await r.json()) as ErrorReply).error.message, message);
+  };
+  await refused({ by: 'records' }, /needs a "reason"/);
+  await refused({ reason: '  ' }, /needs a "reason"/);
+  await refused({ reason: 'C-1', until: 'next tuesday' }, /ISO 8601/);
+  await refused({ reason: 'C-1', until: '2020-01-01' }, /in the future/);
+  await refused({ reason: 'C-1', kept: true }, /unknown field\(s\): kept/);
+  const records = await readAudit(h.auditFile);
+  assert.deepEqual(records.map((r) => [r['action'], r['callId'], r['outcome']]), Array(5).fill(['hold', 'c1', 'bad-request']));
 });
 
 test('an unexpected failure of the gateway is a 500 that tells nothing, is logged and audited, and the server carries on', async (t) => {

@@ -62,6 +62,8 @@ export interface TestGatewayOptions {
   now?: () => Date;
   /** sip.ringTimeoutSec; the gateway's default when absent. */
   ringTimeoutSec?: number;
+  /** The retention section; the gateway's default (nightly sweeps) when absent. */
+  retention?: unknown;
 }
 
 /** The control API's token in every test gateway (the API listens on a free loopback port). */
@@ -94,6 +96,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
       storage: opts.storage ?? { kind: 'fs', dir: storeDir },
       spool: { dir: spoolDir, maxBytes: opts.spoolMaxBytes ?? 64 << 20, minFreeBytes: opts.spoolMinFreeBytes ?? 0 },
       encryption: { publicKey: keys.publicKeyFile },
+      ...(opts.retention !== undefined ? { retention: opts.retention } : {}),
     },
     'test',
   );
@@ -121,6 +124,23 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+export interface ApiReply {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: Record<string, unknown>;
+}
+
+/** One request to a test gateway's control API; the right token unless `token` says otherwise (null: none). */
+export async function controlApi(gw: TestGateway, method: 'GET' | 'POST', path: string, opts: { body?: unknown; token?: string | null } = {}): Promise<ApiReply> {
+  const port = gw.running.control?.port;
+  if (!port) throw new Error('the control API does not listen');
+  const token = opts.token === undefined ? TEST_CONTROL_TOKEN : opts.token;
+  const headers: Record<string, string> = token === null ? {} : { authorization: `Bearer ${token}` };
+  if (opts.body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, { method, headers, ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}) });
+  return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> };
 }
 
 /** Waits until `check` holds, polling; fails with `what` after `ms`. */

@@ -5,8 +5,17 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { GatewayStats } from '../../src/call/gateway.js';
 import { healthOf } from '../../src/ops/health.js';
+import type { AuditSink } from '../../src/access/audit.js';
+import { silentLogger } from '../../src/ops/log.js';
+import { recordingTags } from '../../src/recording/layout.js';
+import { Holds } from '../../src/retention/holds.js';
+import { sweepExpired } from '../../src/retention/sweep.js';
+import { RetentionSweeper } from '../../src/retention/sweeper.js';
+import { FsStore } from '../../src/storage/fs.js';
 import { Spool } from '../../src/storage/spool.js';
+import { StorageError } from '../../src/storage/store.js';
 import type { UploaderStats } from '../../src/storage/uploader.js';
+import { FlakyStore } from '../helpers/flaky-store.js';
 import { smallDisk } from '../helpers/small-disk.js';
 import { openSpool } from '../helpers/spool.js';
 
@@ -97,4 +106,31 @@ test('health: a spool disk under its reserve is degraded and says how much is fr
   assert.equal(view.spool?.low, true);
   assert.deepEqual(view.problems.length, 1);
   assert.match(view.problems[0] ?? '', /^spool disk low \(\d+\.\d [KM]iB free, under the 2\.0 MiB kept for calls already recording\): recorded lines apply onRecordingFailure$/);
+});
+
+test('health: a retention sweep that the store refused, or that stopped early, is degraded and says what was kept', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'recgw-health-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const flaky = new FlakyStore(new FsStore({ dir }));
+  const startedAt = new Date(Date.now() - 100 * 86_400_000);
+  const tags = recordingTags({ line: 'helpline', startedAt, leg: 'caller', callId: 'c1', direction: 'inbound' }, 90);
+  await flaky.put(`helpline/${startedAt.toISOString().slice(0, 10).replaceAll('-', '/')}/c1/caller-1.rec`, Buffer.from('x'), { tags });
+  const audit: AuditSink = { append: () => Promise.resolve() };
+  const sweeper = new RetentionSweeper({ config: { sweep: false }, sweep: () => sweepExpired({ store: flaky, holds: new Holds(flaky), audit, log: silentLogger() }), log: silentLogger() });
+  const gateway = { stats, activeCalls: calls };
+
+  assert.equal(healthOf({ gateway, retention: sweeper }).status, 'ok', 'no sweep has run yet');
+  flaky.rejectDeletes = true;
+  await sweeper.run();
+  const refused = healthOf({ gateway, retention: sweeper });
+  assert.equal(refused.status, 'degraded');
+  assert.match(refused.problems.join('\n'), /the store would not delete 1 expired call; kept, and tried again at the next sweep/);
+  assert.equal(refused.retention?.last?.failed, 1);
+
+  flaky.list = () => {
+    throw new StorageError('STORE_UNAVAILABLE', 'connect ECONNREFUSED');
+  };
+  await sweeper.run();
+  const stopped = healthOf({ gateway, retention: sweeper });
+  assert.match(stopped.problems.join('\n'), /stopped early \(holds could not be read: connect ECONNREFUSED\): expired recordings may be kept past their retention/);
 });

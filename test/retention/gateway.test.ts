@@ -1,0 +1,111 @@
+/**
+ * Retention through the running gateway: a SIPp call recorded into the fs
+ * store, a hold placed and released over the control API, sweeps run on
+ * demand and by the schedule, and every step in the audit log.
+ */
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { verifyAuditLog, type AuditRecord } from '../../src/access/audit.js';
+import type { SweepReport } from '../../src/retention/sweep.js';
+import type { RetentionView } from '../../src/retention/sweeper.js';
+import { FsStore } from '../../src/storage/fs.js';
+import { startCall } from '../helpers/calls.js';
+import { controlApi, startTestGateway } from '../helpers/gateway.js';
+
+const DAY = 86_400_000;
+
+async function keysOf(store: FsStore): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const o of store.list('')) keys.push(o.key);
+  return keys;
+}
+
+test('a recorded call outlives its retention only under a hold: placed, swept, released, swept, all audited', async (t) => {
+  let offset = 0;
+  const gw = await startTestGateway({ pipeline: true, retention: { sweep: 'off' }, now: () => new Date(Date.now() + offset) });
+  t.after(() => gw.stop());
+  const { finished } = await startCall(t, gw, { agent: { scenario: 'agent.xml' }, caller: { scenario: 'caller.xml', pauseMs: 2000 } });
+  const { summary } = await finished;
+  assert.equal(await gw.running.pipeline?.uploader.drain(20_000), true);
+  const store = new FsStore({ dir: gw.storeDir });
+  const recorded = await keysOf(store);
+  assert.equal(recorded.length, 4, 'two legs and two manifests');
+
+  // A hold on a call the store does not have would keep nothing: refused.
+  const typo = await controlApi(gw, 'POST', '/holds/no-such-call', { body: { reason: 'complaint C-1', by: 'records' } });
+  assert.equal(typo.status, 404);
+  assert.equal((typo.body['error'] as { code: string }).code, 'recording-not-found');
+  const noReason = await controlApi(gw, 'POST', `/holds/${encodeURIComponent(summary.callId)}`, { body: { by: 'records' } });
+  assert.equal(noReason.status, 400);
+
+  const placed = await controlApi(gw, 'POST', `/holds/${encodeURIComponent(summary.callId)}`, { body: { reason: 'complaint C-1042', by: 'records' } });
+  assert.equal(placed.status, 200, JSON.stringify(placed.body));
+  assert.equal(placed.body['objects'], 4);
+  const listed = await controlApi(gw, 'GET', '/holds');
+  assert.deepEqual((listed.body['holds'] as { callId: string; reason: string }[]).map((h) => [h.callId, h.reason]), [[summary.callId, 'complaint C-1042']]);
+
+  // 91 days on, the line's 90 have passed.
+  offset = 91 * DAY;
+  const heldSweep = await controlApi(gw, 'POST', '/retention/sweep', { body: { by: 'records' } });
+  assert.equal(heldSweep.status, 200);
+  assert.deepEqual(
+    ((r: SweepReport) => [r.examined, r.held, r.deleted])(heldSweep.body['report'] as SweepReport),
+    [1, 1, 0],
+  );
+  assert.deepEqual((await keysOf(store)).filter((k) => !k.startsWith('holds/')).sort(), [...recorded].sort(), 'held: every object kept');
+
+  const released = await controlApi(gw, 'POST', `/holds/${encodeURIComponent(summary.callId)}/release`, { body: { by: 'records' } });
+  assert.equal(released.status, 200);
+  assert.equal((await controlApi(gw, 'POST', `/holds/${encodeURIComponent(summary.callId)}/release`)).status, 404, 'a second release finds no hold');
+  const sweep = await controlApi(gw, 'POST', '/retention/sweep', { body: { by: 'records' } });
+  assert.equal((sweep.body['report'] as SweepReport).deleted, 1);
+  assert.deepEqual(await keysOf(store), [], 'the call is gone, and so are the hold and its folders');
+
+  const health = await controlApi(gw, 'GET', '/health');
+  const retention = health.body['retention'] as RetentionView;
+  assert.equal(retention.sweep, false);
+  assert.equal(retention.last?.deleted, 1);
+  assert.equal(health.body['status'], 'ok');
+
+  const records = (await readFile(gw.auditFile, 'utf8'))
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as AuditRecord);
+  assert.deepEqual(
+    records.map((r) => [r.action, r.outcome, r.by]),
+    [
+      ['hold', 'recording-not-found', 'records'],
+      // A body refused as a whole names no one it could trust.
+      ['hold', 'bad-request', 'api'],
+      ['hold', 'ok', 'records'],
+      ['retention-sweep', 'ok', 'records'],
+      ['release-hold', 'ok', 'records'],
+      ['release-hold', 'hold-not-found', 'api'],
+      ['retention-delete', 'ok', 'retention-sweep'],
+      ['retention-sweep', 'ok', 'records'],
+    ],
+  );
+  const deletion = records.find((r) => r.action === 'retention-delete');
+  assert.equal(deletion?.callId, summary.callId);
+  assert.equal(deletion?.details?.['line'], 'helpline');
+  assert.equal(deletion?.details?.['objects'], 4);
+  assert.equal(records[2]?.details?.['reason'], 'complaint C-1042', 'the hold\'s reason is on the record');
+  assert.equal((await verifyAuditLog(gw.auditFile)).ok, true);
+});
+
+test('the schedule runs the sweep by itself, and /health shows when it ran and when it runs next', async (t) => {
+  const gw = await startTestGateway({ pipeline: true, retention: { sweep: '* * * * * *' } });
+  t.after(() => gw.stop());
+  const until = Date.now() + 5000;
+  let view: RetentionView | undefined;
+  while (view?.last === undefined && Date.now() < until) {
+    await sleep(100);
+    view = (await controlApi(gw, 'GET', '/health')).body['retention'] as RetentionView;
+  }
+  assert.ok(view?.last, 'a sweep ran within 5 s of a schedule that fires every second');
+  assert.equal(view?.sweep, '* * * * * *');
+  assert.ok(view?.nextRun !== undefined && Date.parse(view.nextRun) > Date.parse(view.last?.startedAt ?? ''));
+  assert.equal(view?.last?.error, undefined);
+});
