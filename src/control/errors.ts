@@ -13,6 +13,7 @@ import { RecgwError } from '../errors.js';
  * - `payload-too-large`: a body over the limit;
  * - `recording-not-found`: the store holds nothing of that call (a hold placed on a typo would keep nothing);
  * - `hold-not-found`: the call has no hold to release;
+ * - `store-failed`: the recording store refused or could not be reached;
  * - `no-store`: holds and sweeps need the recording pipeline's store, and this gateway has none;
  * - `internal`: anything else; its message never says more than that.
  */
@@ -30,6 +31,7 @@ export const CONTROL_ERROR_STATUS = {
   'recording-not-found': 404,
   'hold-not-found': 404,
   'no-store': 501,
+  'store-failed': 503,
   internal: 500,
 } as const;
 

@@ -8,7 +8,7 @@ import { objectsOfCall } from '../access/export.js';
 import type { HoldBody } from '../control/body.js';
 import { ControlError } from '../control/errors.js';
 import type { RetentionControl } from '../control/types.js';
-import type { ObjectStore } from '../storage/store.js';
+import { StorageError, type ObjectStore } from '../storage/store.js';
 import type { Hold, Holds } from './holds.js';
 import type { SweepReport } from './sweep.js';
 
@@ -23,27 +23,50 @@ export class RetentionService implements RetentionControl {
   constructor(private readonly opts: RetentionServiceOptions) {}
 
   async holds(): Promise<Hold[]> {
-    return [...(await this.opts.holds.all()).holds.values()];
+    return this.storeCall(async () => [...(await this.opts.holds.all()).holds.values()]);
   }
 
+  /**
+   * The hold record goes first: from then on the sweep keeps the call. The
+   * store's own legal hold (S3 Object Lock) follows on each object, so that
+   * a lifecycle rule keeps it too.
+   */
   async place(callId: string, body: HoldBody): Promise<{ hold: Hold; objects: number }> {
-    const objects = (await objectsOfCall(this.opts.store, callId)).length;
-    if (objects === 0) throw new ControlError('recording-not-found', `no recordings of call ${callId} in the store`);
-    const hold: Hold = {
-      callId,
-      reason: body.reason,
-      by: body.by,
-      placedAt: (this.opts.now ?? (() => new Date()))().toISOString(),
-      ...(body.until !== undefined ? { until: body.until } : {}),
-    };
-    await this.opts.holds.place(hold);
-    return { hold, objects };
+    return this.storeCall(async () => {
+      const objects = await objectsOfCall(this.opts.store, callId);
+      if (objects.length === 0) throw new ControlError('recording-not-found', `no recordings of call ${callId} in the store`);
+      const hold: Hold = {
+        callId,
+        reason: body.reason,
+        by: body.by,
+        placedAt: (this.opts.now ?? (() => new Date()))().toISOString(),
+        ...(body.until !== undefined ? { until: body.until } : {}),
+      };
+      await this.opts.holds.place(hold);
+      for (const o of objects) await this.opts.store.legalHold?.(o.key, true);
+      return { hold, objects: objects.length };
+    });
   }
 
+  /** The legal holds are cleared first, so a failure leaves the hold record, and the call kept, as it was. */
   async release(callId: string): Promise<Hold> {
-    const hold = await this.opts.holds.release(callId);
-    if (!hold) throw new ControlError('hold-not-found', `call ${callId} has no hold`);
-    return hold;
+    return this.storeCall(async () => {
+      const hold = await this.opts.holds.get(callId);
+      if (!hold) throw new ControlError('hold-not-found', `call ${callId} has no hold`);
+      for (const o of await objectsOfCall(this.opts.store, callId)) await this.opts.store.legalHold?.(o.key, false);
+      await this.opts.holds.release(callId);
+      return hold;
+    });
+  }
+
+  /** A store that fails is a 503 naming its error, not a bare 500: the records officer can act on it. */
+  private async storeCall<T>(run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (err) {
+      if (err instanceof StorageError) throw new ControlError('store-failed', `the recording store failed: ${err.message}`, { cause: err });
+      throw err;
+    }
   }
 
   sweep(): Promise<SweepReport> {

@@ -6,7 +6,9 @@
  * gives the stored size (some servers return no ETag for a multipart upload),
  * the SHA-256 taken while streaming is kept in the object's metadata, and the
  * tags are read back. Retention is set only after all that matched, so an
- * object that failed verification can still be removed.
+ * object that failed verification can still be removed. With Object Lock, a
+ * hold on a call also sets the bucket's legal hold on its objects, so that a
+ * lifecycle rule cannot delete them either.
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -17,6 +19,7 @@ import {
   GetObjectCommand,
   GetObjectTaggingCommand,
   HeadObjectCommand,
+  PutObjectLegalHoldCommand,
   PutObjectRetentionCommand,
   PutObjectTaggingCommand,
   type HeadObjectCommandOutput,
@@ -224,6 +227,20 @@ export class S3Store implements ObjectStore {
       if (failure !== undefined) throw storageErrorOf(failure, `delete ${key}`);
     } catch (err) {
       throw storageErrorOf(err, `delete ${key}`);
+    }
+  }
+
+  /** Without Object Lock the bucket has no legal holds: a no-op, and the recording is kept by the hold record alone. */
+  async legalHold(key: string, on: boolean): Promise<void> {
+    if (!this.opts.objectLock) return;
+    const objectKey = this.objectKey(key);
+    try {
+      // A delete marker holds no data and takes no legal hold.
+      for (const versionId of await versionsOf(this.client, this.bucket, objectKey, { markers: false })) {
+        await this.client.send(new PutObjectLegalHoldCommand({ Bucket: this.bucket, Key: objectKey, VersionId: versionId, LegalHold: { Status: on ? 'ON' : 'OFF' } }));
+      }
+    } catch (err) {
+      throw storageErrorOf(err, `legal hold ${on ? 'on' : 'off'} ${key}`);
     }
   }
 

@@ -62,6 +62,12 @@ export interface ObjectStore {
   get(key: string): Promise<Readable>;
   list(prefix: string): AsyncIterable<StoredObject>;
   delete(key: string): Promise<void>;
+  /**
+   * Sets or clears the store's own legal hold on every version of an object,
+   * where it has one (S3 Object Lock): while set, nothing deletes the object,
+   * a lifecycle rule included. Absent: the store has no such thing.
+   */
+  legalHold?(key: string, on: boolean): Promise<void>;
 }
 
 export type StorageErrorCode = 'STORE_UNAVAILABLE' | 'STORE_REJECTED' | 'NOT_FOUND' | 'VERIFY_FAILED' | 'SPOOL_FULL' | 'SPOOL_CORRUPT';

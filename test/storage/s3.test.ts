@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import {
+  GetObjectLegalHoldCommand,
   GetObjectRetentionCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
@@ -18,6 +19,12 @@ import {
   ListPartsCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
+import type { AuditEntry, AuditSink } from '../../src/access/audit.js';
+import { silentLogger } from '../../src/ops/log.js';
+import { recordingTags } from '../../src/recording/layout.js';
+import { Holds } from '../../src/retention/holds.js';
+import { RetentionService } from '../../src/retention/service.js';
+import { sweepExpired } from '../../src/retention/sweep.js';
 import { S3Store, type S3StoreOptions } from '../../src/storage/s3.js';
 import { Spool } from '../../src/storage/spool.js';
 import { StorageError, type RecordingTags } from '../../src/storage/store.js';
@@ -327,4 +334,41 @@ test('the uploader streams a growing spool entry to S3, rides out an outage, and
   assert.equal(retention.Retention?.Mode, 'GOVERNANCE');
   assert.deepEqual(spool.entries(), []);
   assert.deepEqual(await readAll(await s.get(key)), all);
+});
+
+test('retention with Object Lock: a hold sets the legal hold on every object of the call, so not even a delete takes it; released, the sweep deletes the expired call', { skip, timeout: 60_000 }, async () => {
+  const s = store({ bucket: LOCKED, objectLock: true, prefix: 'retention' });
+  const DAY = 86_400_000;
+  const startedAt = new Date(Date.now() - 100 * DAY);
+  // The tags say 100 days old under a 90-day retention; Object Lock's own retention would have ended with it, so none is set.
+  const prefix = `helpline/${startedAt.toISOString().slice(0, 10).replaceAll('-', '/')}/call-s3/`;
+  const keys = ['agent-1.rec', 'caller-1.rec', 'manifest.rec'].map((n) => prefix + n);
+  for (const key of keys) {
+    const leg = key.endsWith('manifest.rec') ? 'manifest' : 'caller';
+    await s.put(key, randomBytes(500), { tags: recordingTags({ line: 'helpline', startedAt, leg, callId: 'call-s3', direction: 'inbound' }, 90) });
+  }
+  const audited: AuditEntry[] = [];
+  const audit: AuditSink = { append: (e) => Promise.resolve(audited.push(e)) };
+  const holds = new Holds(s);
+  const service = new RetentionService({ store: s, holds, sweep: () => sweepExpired({ store: s, holds, audit, log: silentLogger() }) });
+  const legalHold = async (key: string): Promise<string | undefined> =>
+    (await raw.send(new GetObjectLegalHoldCommand({ Bucket: LOCKED, Key: `retention/${key}` }))).LegalHold?.Status;
+
+  const placed = await service.place('call-s3', { by: 'records', reason: 'complaint C-77' });
+  assert.equal(placed.objects, 3);
+  for (const key of keys) assert.equal(await legalHold(key), 'ON', key);
+  await rejectsWith(s.delete(keys[0] ?? ''), 'STORE_REJECTED');
+  const held = await service.sweep();
+  assert.deepEqual([held.examined, held.held, held.deleted], [1, 1, 0]);
+
+  await service.release('call-s3');
+  for (const key of keys) assert.equal(await legalHold(key), 'OFF', key);
+  const swept = await service.sweep();
+  assert.deepEqual([swept.deleted, swept.objectsDeleted, swept.failed], [1, 3, 0]);
+  const left: string[] = [];
+  for await (const o of s.list('')) left.push(o.key);
+  assert.deepEqual(left, []);
+  const versions = await raw.send(new ListObjectVersionsCommand({ Bucket: LOCKED, Prefix: `retention/${prefix}` }));
+  assert.equal((versions.Versions?.length ?? 0) + (versions.DeleteMarkers?.length ?? 0), 0, 'no version of the audio is left behind');
+  assert.deepEqual(audited.map((e) => [e.action, e.callId, e.outcome]), [['retention-delete', 'call-s3', 'ok']]);
 });

@@ -43,14 +43,14 @@ async function storedObject(req: ListRequest, objectKey: string): Promise<Stored
   }
 }
 
-/** Version ids of exactly `objectKey`, delete markers included. */
-export async function versionsOf(client: S3Client, bucket: string, objectKey: string): Promise<string[]> {
+/** Version ids of exactly `objectKey`, delete markers included unless `markers` is false. */
+export async function versionsOf(client: S3Client, bucket: string, objectKey: string, opts: { readonly markers?: boolean } = {}): Promise<string[]> {
   const ids: string[] = [];
   let keyMarker: string | undefined;
   let versionIdMarker: string | undefined;
   do {
     const page = await client.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: objectKey, KeyMarker: keyMarker, VersionIdMarker: versionIdMarker }));
-    for (const v of [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])]) {
+    for (const v of [...(page.Versions ?? []), ...(opts.markers === false ? [] : (page.DeleteMarkers ?? []))]) {
       if (v.Key === objectKey && v.VersionId !== undefined) ids.push(v.VersionId);
     }
     keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
