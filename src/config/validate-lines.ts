@@ -7,8 +7,8 @@ import type { AnnouncementConfig, AnnouncementMode, LineConfig, RecordMode, Sche
 import type { Checker, Mapping, Path } from './check.js';
 import { DEFAULT_ANNOUNCEMENT, LINE_POLICY_DEFAULTS as D } from './defaults.js';
 import { asText, dialled, KEY, KEY_SEQUENCE, keys, sipUri, targetList } from './forms.js';
-import { keySafe } from '../recording/layout.js';
-import { HOLD_FOLDER } from '../retention/holds.js';
+// The store's key layout: a line's name is its recordings' folder.
+import { HOLD_FOLDER, keySafe } from '../recording/layout.js';
 import { checkSchedule } from './validate-schedule.js';
 
 const MODES: readonly AnnouncementMode[] = ['early', 'answer'];

@@ -8,12 +8,8 @@
  * the retention sweep finds it from the folder name alone. `holds` is
  * therefore no line's key (the config refuses such a line name).
  */
-import { keySafe } from '../recording/layout.js';
+import { HOLD_PREFIX, keySafe } from '../recording/layout.js';
 import { StorageError, type ObjectStore } from '../storage/store.js';
-
-export const HOLD_PREFIX = 'holds/';
-/** The line key the hold objects' folder takes: no line may map to it. */
-export const HOLD_FOLDER = HOLD_PREFIX.slice(0, -1);
 
 export interface Hold {
   /** The call's id as the hold was placed with. */
