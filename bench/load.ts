@@ -10,6 +10,7 @@
  *   BENCH_RECORD_STEPS=100,200   calls per step for the recording-cost ratio (each beside as many relayed-only calls)
  *   BENCH_RECORD_REPEATS=3       rounds of every recording stage per step; the median is the figure
  *   BENCH_QUIET_RECORDER=1       the relays' far ends on the relays' core, the `thread` stage's recorder thread alone on the other
+ *   BENCH_RETENTION_CALLS=3000   calls in the fs store the retention sweep walks (0 skips it)
  *
  * An empty list skips its part (BENCH_STEPS= BENCH_CALL_STEPS= for the recording cost alone).
  */
@@ -19,6 +20,7 @@ import { measureCapture } from './capture.js';
 import { measureSealing } from './crypto.js';
 import { measureInbandDtmf } from './inband-dtmf.js';
 import { measureRecording } from './recording.js';
+import { measureRetention } from './retention.js';
 import { measurePaired, PAIRED_STAGES, type PairedFigures } from './recording-cost.js';
 import { measureRelay, type Capturing, type RelayFigures } from './relay.js';
 
@@ -83,6 +85,14 @@ for (const r of await measureInbandDtmf()) {
   console.log([r.input.padEnd(6), f2(r.samplesPerSecond / 1e6).padStart(18), String(Math.round(r.legsPerCore)).padStart(10), f2(r.baselineSamplesPerSecond / 1e6).padStart(18), String(Math.round(r.baselineLegsPerCore)).padStart(10), ratio(r.baselineSamplesPerSecond, r.samplesPerSecond).padStart(19)].join(' '));
 }
 console.log('');
+
+const retentionCalls = Number(process.env['BENCH_RETENTION_CALLS'] ?? '3000');
+if (retentionCalls > 0) {
+  const r = await measureRetention(retentionCalls);
+  console.log(`retention sweep over an fs store of ${r.calls} calls (${r.objects} objects; a third expired, a third kept, a third younger than 14 days), beside listing every object once`);
+  console.log(`list ${f1(r.listMs)} ms (${f1((r.listMs * 1000) / r.objects)} us/object); sweep ${f1(r.sweepMs)} ms (${f1((r.sweepMs * 1000) / r.calls)} us/call), ${r.examined} calls read, ${r.deleted} deleted; sweep/list ${ratio(r.sweepMs, r.listMs)}`);
+  console.log(`at this pace a store of a million calls takes about ${f1((r.sweepMs / r.calls) * 1e6 / 60_000)} minutes to sweep\n`);
+}
 
 /** The ladder's stages, then its floor, then `record` on a thread of its own. */
 const LADDER_COLUMNS: readonly Capturing[] = [...PAIRED_STAGES, 'bare', 'thread'];
