@@ -9,6 +9,7 @@ import { GatewayControl } from './call/control.js';
 import { Gateway } from './call/gateway.js';
 import { startControlServer, type ControlServer } from './control/server.js';
 import { loadControlToken } from './control/token.js';
+import type { LogHub } from './ops/log-hub.js';
 import type { Logger } from './ops/log.js';
 import { startRecordingPipeline, type RecordingPipeline } from './recording/pipeline.js';
 import type { SegmentWriter } from './recording/writer.js';
@@ -34,6 +35,8 @@ export interface RunningGateway {
 export interface StartOptions {
   readonly log: Logger;
   readonly writer?: SegmentWriter;
+  /** What the logger also writes to, for the control API's live tail (`/logs`). */
+  readonly logHub?: LogHub;
   /** The wall clock schedules are read by; tests set it. */
   readonly now?: (this: void) => Date;
 }
@@ -97,6 +100,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions): P
         control: new GatewayControl(gateway.activeCalls),
         health: () => healthOf({ gateway: g, ...(pipeline ? { spool: pipeline.spool, uploader: pipeline.uploader } : {}), ...(retention ? { retention: retention.sweeper } : {}) }),
         ...(retention ? { retention: retention.service } : {}),
+        ...(opts.logHub ? { logs: opts.logHub } : {}),
         audit,
         log: opts.log,
       });

@@ -9,6 +9,7 @@ import { runAudit } from './audit.js';
 import { runDemo } from './demo.js';
 import { EXPORT_USAGE, runExport } from './export.js';
 import { runKeys } from './keys.js';
+import { runLogs } from './logs.js';
 import { runStart } from './start.js';
 
 const USAGE = `usage: recgw <command> [options]
@@ -22,8 +23,10 @@ commands:
                           make a recording key pair (the private key never needs to be
                           on the gateway); keys generate-symmetric --file FILE
   export ...              decrypt recordings to WAV/MP3 (recgw export --help)
-  audit verify [FILE]     check the audit log's hash chain (every control action, opt-out
-                          and refused token is recorded there)
+  audit verify [FILE]     check the audit log's hash chain (every control action, opt-out,
+                          hold, retention deletion and refused token is recorded there)
+  logs [--call ID] [--line NAME] [--level warn] [--tail N] [--config FILE]
+                          follow the running gateway's log live
   help                    this text
 `;
 
@@ -39,6 +42,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return runKeys(args);
     case 'audit':
       return runAudit(args);
+    case 'logs':
+      return runLogs(args);
     case 'export': {
       const a = parseCommandArgs(args, { values: ['--private-key', '--out', '--format', '--call', '--config'], flags: ['--allow-incomplete', '--help'], positionals: 1 });
       if (a.flags.has('--help')) {

@@ -4,12 +4,14 @@
  */
 import { loadConfig } from '../config/load.js';
 import { startGateway } from '../main.js';
+import { LogHub } from '../ops/log-hub.js';
 import { createLogger } from '../ops/log.js';
 
 export async function runStart(opts: { readonly configFile: string | undefined }): Promise<number> {
   const config = loadConfig({ ...(opts.configFile !== undefined ? { file: opts.configFile } : {}), env: process.env });
-  const log = createLogger({ level: config.log.level });
-  const running = await startGateway(config, { log });
+  const logHub = new LogHub();
+  const log = createLogger({ level: config.log.level, hub: logHub });
+  const running = await startGateway(config, { log, logHub });
 
   return new Promise<number>((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {

@@ -14,6 +14,8 @@ import { RecgwError } from '../errors.js';
  * - `recording-not-found`: the store holds nothing of that call (a hold placed on a typo would keep nothing);
  * - `hold-not-found`: the call has no hold to release;
  * - `store-failed`: the recording store refused or could not be reached;
+ * - `upgrade-required`: `/logs` asked for without a WebSocket upgrade;
+ * - `too-many-followers`: the log stream has as many followers as it takes;
  * - `no-store`: holds and sweeps need the recording pipeline's store, and this gateway has none;
  * - `internal`: anything else; its message never says more than that.
  */
@@ -32,6 +34,8 @@ export const CONTROL_ERROR_STATUS = {
   'hold-not-found': 404,
   'no-store': 501,
   'store-failed': 503,
+  'too-many-followers': 503,
+  'upgrade-required': 426,
   internal: 500,
 } as const;
 

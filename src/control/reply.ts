@@ -30,14 +30,16 @@ export function sendError(req: IncomingMessage, res: ServerResponse, err: Contro
 
 /**
  * The raw answer to a request node's parser refused (no `ServerResponse`
- * exists for it): malformed, headers too large, or too slow to arrive.
+ * exists for it): malformed, headers too large, or too slow to arrive; and to
+ * an upgrade request (`/logs`) that is refused.
  */
-export function rawErrorResponse(status: number, message: string): string {
-  const body = errorBody('bad-request', message);
+export function rawErrorResponse(status: number, message: string, code = 'bad-request', extra: Record<string, string> = {}): string {
+  const body = errorBody(code, message);
   return [
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`,
     `content-type: ${HEADERS['content-type']}`,
     `content-length: ${Buffer.byteLength(body)}`,
+    ...Object.entries(extra).map(([k, v]) => `${k}: ${v}`),
     'connection: close',
     '',
     body,

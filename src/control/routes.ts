@@ -18,7 +18,8 @@ export type Route =
   | { readonly kind: 'holds' }
   | { readonly kind: 'hold'; readonly callId: string }
   | { readonly kind: 'release-hold'; readonly callId: string }
-  | { readonly kind: 'sweep' };
+  | { readonly kind: 'sweep' }
+  | { readonly kind: 'logs' };
 
 export interface RouteMatch {
   readonly route: Route;
@@ -51,6 +52,7 @@ export function matchRoute(pathname: string): RouteMatch | undefined {
   if (rest.length > 0) return undefined;
   if (first === 'health' && id === undefined) return { route: { kind: 'health' }, method: 'GET' };
   if (first === 'holds') return holdRoute(id, action);
+  if (first === 'logs' && id === undefined) return { route: { kind: 'logs' }, method: 'GET' };
   if (first === 'retention') return id === 'sweep' && action === undefined ? { route: { kind: 'sweep' }, method: 'POST' } : undefined;
   if (first !== 'calls') return undefined;
   if (id === undefined) return { route: { kind: 'list' }, method: 'GET' };

@@ -10,11 +10,13 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { AuditEntry, AuditSink } from '../access/audit.js';
+import type { LogHub } from '../ops/log-hub.js';
 import type { Logger } from '../ops/log.js';
 import { bearerCheck, type AuthOutcome } from './auth.js';
 import { DEFAULT_BY, parseActionBody, parseHoldBody, readBody } from './body.js';
 import { ControlError, isControlError } from './errors.js';
 import { rawErrorResponse, sendError, sendJson } from './reply.js';
+import { LogStreams } from './logs.js';
 import { getCall, matchRoute, runAction, type Action, type Route } from './routes.js';
 import type { CaptureControl, HealthView, RetentionControl } from './types.js';
 
@@ -27,6 +29,8 @@ export interface ControlServerOptions {
   readonly control: CaptureControl;
   /** GET /health's answer; `{ status: 'ok' }` without it. */
   readonly health?: () => HealthView;
+  /** The log's live tail for `GET /logs` (a WebSocket); without it that route answers `not-found`. */
+  readonly logs?: LogHub;
   /** Holds and sweeps; without it those routes answer `no-store`. */
   readonly retention?: RetentionControl;
   readonly audit: AuditSink;
@@ -229,6 +233,10 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
         case 'sweep':
           await handleHold(req, res, route, remote);
           return;
+        case 'logs':
+          // A WebSocket upgrade never reaches here: it goes to the 'upgrade' handler.
+          sendError(req, res, new ControlError('upgrade-required', '/logs is a WebSocket: follow it with `recgw logs` or any WebSocket client'), { upgrade: 'websocket' });
+          return;
       }
     } catch (err) {
       sendError(req, res, toControlError(err, { method, path }));
@@ -275,6 +283,42 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
     socket.end(rawErrorResponse(status, message));
   });
 
+  const streams = opts.logs ? new LogStreams(opts.logs, opts.log) : undefined;
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    handleUpgrade(req, socket, head).catch((err: unknown) => {
+      log.error({ err }, 'log stream upgrade failed');
+      socket.destroy();
+    });
+  });
+
+  /** Only `/logs` upgrades, with the same token as every other route. */
+  async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    stats.requests++;
+    const remote = normaliseAddress(req.socket.remoteAddress);
+    const refuse = (err: ControlError, extra: Record<string, string> = {}): void => {
+      socket.end(rawErrorResponse(err.status, err.message, err.code, extra));
+    };
+    const url = new URL(req.url ?? '/', 'http://control');
+    const auth = checkToken(req.headers.authorization);
+    if (auth !== 'ok') {
+      stats.unauthorized++;
+      warnUnauthorized(remote, auth);
+      await record({ action: 'unauthorized', by: 'unauthenticated', outcome: 'unauthorized', details: { remote, method: 'GET', path: url.pathname.slice(0, 256), why: auth } });
+      refuse(new ControlError('unauthorized', 'a valid bearer token is required'), { 'www-authenticate': 'Bearer' });
+      return;
+    }
+    if (url.pathname !== '/logs' || !streams) {
+      refuse(new ControlError('not-found', `no WebSocket at ${url.pathname}${streams ? '' : ': this gateway keeps no log tail'}`));
+      return;
+    }
+    try {
+      streams.accept(req, socket, head, url.searchParams, remote);
+    } catch (err) {
+      refuse(toControlError(err, { path: url.pathname }));
+    }
+  }
+
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen({ host: opts.listen, port: opts.port }, () => {
@@ -295,6 +339,8 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
     stats,
     close(): Promise<void> {
       closing ??= new Promise<void>((resolve) => {
+        // Upgraded sockets no longer belong to the HTTP server: its close would wait on them for ever.
+        void streams?.close();
         const cut = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
         server.close(() => {
           clearTimeout(cut);

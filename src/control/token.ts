@@ -90,3 +90,11 @@ export async function loadControlToken(config: ControlConfig): Promise<ControlTo
   if (theirs === undefined) throw new ConfigError(file, [{ path: PATH, message: 'was removed while the gateway was starting' }]);
   return { token: theirs, file, created: false };
 }
+
+/** The token a client of the API (`recgw logs`) sends: never made here, only read. */
+export async function clientControlToken(config: ControlConfig): Promise<string> {
+  if (config.token !== undefined) return config.token;
+  const found = await readToken(config.tokenFile);
+  if (found === undefined) throw new ConfigError(config.tokenFile, [{ path: PATH, message: 'does not exist yet: the gateway makes it on its first start' }]);
+  return found;
+}

@@ -1,4 +1,5 @@
 import { pino, type Logger, type LoggerOptions } from 'pino';
+import type { LogHub } from './log-hub.js';
 
 export type { Logger };
 
@@ -7,7 +8,7 @@ export type { Logger };
  * `log.child({ callId, line })` per call, `log.child({ component })` per part.
  * Never a line per packet: counters go into the call-ended event instead.
  */
-export function createLogger(opts: { level?: string; destination?: NodeJS.WritableStream } = {}): Logger {
+export function createLogger(opts: { level?: string; destination?: NodeJS.WritableStream; hub?: LogHub } = {}): Logger {
   const options: LoggerOptions = {
     level: opts.level ?? process.env['RECGW_LOG_LEVEL'] ?? 'info',
     base: { service: 'recgw' },
@@ -15,7 +16,10 @@ export function createLogger(opts: { level?: string; destination?: NodeJS.Writab
     // Key material and audio must never reach a log line, even by accident.
     redact: { paths: ['*.key', '*.secret', '*.privateKey', '*.password', '*.token'], censor: '[redacted]' },
   };
-  return opts.destination ? pino(options, opts.destination as pino.DestinationStream) : pino(options);
+  const out = (opts.destination as pino.DestinationStream | undefined) ?? pino.destination(1);
+  if (!opts.hub) return pino(options, out);
+  // The logger's own level filters; the streams take whatever it writes.
+  return pino(options, pino.multistream([{ stream: out, level: 'trace' }, { stream: opts.hub, level: 'trace' }]));
 }
 
 /** A logger that drops everything: for unit tests and library use without output. */

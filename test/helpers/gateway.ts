@@ -10,6 +10,7 @@ import type { GatewayConfig } from '../../src/config/types.js';
 import { freePort } from '../../src/cli/free-port.js';
 import { startGateway, type RunningGateway } from '../../src/main.js';
 import { generateKeyPair } from '../../src/crypto/keys.js';
+import { LogHub } from '../../src/ops/log-hub.js';
 import { MemorySegmentWriter } from '../../src/recording/memory-writer.js';
 import { captureLog } from './log.js';
 import { writeToneWav } from './wav.js';
@@ -103,10 +104,11 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
   // The last lines are kept for tests that read the log and for the message of
   // a call test that fails; RECGW_TEST_LOG=debug also shows every line as the tests run.
   const shown = process.env['RECGW_TEST_LOG'];
-  const captured = captureLog({ keep: 60, ...(shown ? { level: shown, echo: process.stderr } : {}) });
+  const logHub = new LogHub();
+  const captured = captureLog({ keep: 60, hub: logHub, ...(shown ? { level: shown, echo: process.stderr } : {}) });
   const log = captured.logger;
   const writer = new MemorySegmentWriter();
-  const running = await startGateway(config, { log, ...(opts.pipeline ? {} : { writer }), ...(opts.now ? { now: opts.now } : {}) });
+  const running = await startGateway(config, { log, logHub, ...(opts.pipeline ? {} : { writer }), ...(opts.now ? { now: opts.now } : {}) });
   return {
     running,
     writer,

@@ -3,6 +3,7 @@
  * control server's, the uploader's.
  */
 import { Writable } from 'node:stream';
+import type { LogHub } from '../../src/ops/log-hub.js';
 import { createLogger, type Logger } from '../../src/ops/log.js';
 
 export interface CapturedLog {
@@ -14,7 +15,7 @@ export interface CapturedLog {
 }
 
 /** Keeps every line, or the last `keep`; passes each on to `echo` too when given. */
-export function captureLog(opts: { level?: string; keep?: number; echo?: NodeJS.WritableStream } = {}): CapturedLog {
+export function captureLog(opts: { level?: string; keep?: number; echo?: NodeJS.WritableStream; hub?: LogHub } = {}): CapturedLog {
   const kept: string[] = [];
   const keep = opts.keep ?? Infinity;
   const destination = new Writable({
@@ -29,7 +30,7 @@ export function captureLog(opts: { level?: string; keep?: number; echo?: NodeJS.
     },
   });
   return {
-    logger: createLogger({ level: opts.level ?? 'info', destination }),
+    logger: createLogger({ level: opts.level ?? 'info', destination, ...(opts.hub ? { hub: opts.hub } : {}) }),
     lines: () => [...kept],
     entries: () => kept.map((line) => JSON.parse(line) as Record<string, unknown>),
   };
