@@ -329,8 +329,8 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
   // After start-up, a socket error must be logged, not thrown into the process.
   server.on('error', (err) => log.error({ err }, 'control server error'));
 
+  // Whoever starts the server says it listens, with what it knows besides (where the token is).
   const bound = server.address() as AddressInfo;
-  log.info({ address: bound.address, port: bound.port }, 'control API listening');
 
   let closing: Promise<void> | undefined;
   return {
