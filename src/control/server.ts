@@ -33,6 +33,8 @@ export interface ControlServerOptions {
   readonly logs?: LogHub;
   /** Holds and sweeps; without it those routes answer `no-store`. */
   readonly retention?: RetentionControl;
+  /** How long POST /retention/sweep waits for the sweep's report before answering that it runs on. Default 20 s. */
+  readonly sweepWaitMs?: number;
   readonly audit: AuditSink;
   readonly log: Logger;
   /** A client must send all its headers within this (slow-header clients hold sockets). Default 10 s. */
@@ -62,6 +64,7 @@ export interface ControlServer {
 }
 
 const MAX_HEADER_SIZE = 8192;
+const SWEEP_WAIT_MS = 20_000;
 const CLOSE_GRACE_MS = 1000;
 const WARN_INTERVAL_MS = 1000;
 
@@ -125,7 +128,7 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
     remote: string,
     what: { readonly action: string; readonly callId?: string },
     parse: (body: Buffer) => B,
-    run: (body: B) => Promise<{ readonly reply: unknown; readonly details?: Record<string, unknown> }>,
+    run: (body: B) => Promise<{ readonly reply: unknown; readonly details?: Record<string, unknown>; readonly status?: number }>,
   ): Promise<void> {
     const { action, callId } = what;
     let by = DEFAULT_BY;
@@ -134,10 +137,10 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
       const body = parse(await readBody(req));
       by = body.by;
       reason = body.reason;
-      const { reply, details } = await run(body);
+      const { reply, details, status } = await run(body);
       await record({ action, ...(callId !== undefined ? { callId } : {}), by, outcome: 'ok', details: { remote, reason, ...details } });
       log.info({ action, callId, by, remote, ...details }, 'control action');
-      sendJson(req, res, 200, JSON.stringify(reply));
+      sendJson(req, res, status ?? 200, JSON.stringify(reply));
     } catch (err) {
       const e = toControlError(err, { action, callId, by });
       await record({ action, ...(callId !== undefined ? { callId } : {}), by, outcome: e.code, details: { remote, reason } });
@@ -172,7 +175,11 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
         });
       case 'sweep':
         return audited(req, res, remote, { action: 'retention-sweep' }, parseActionBody, async () => {
-          const report = await retention().sweep();
+          // A large store takes minutes: past the wait the answer says it runs on, and /health has its report.
+          let timer: NodeJS.Timeout | undefined;
+          const waited = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), opts.sweepWaitMs ?? SWEEP_WAIT_MS)));
+          const report = await Promise.race([retention().sweep(), waited]).finally(() => clearTimeout(timer));
+          if (!report) return { status: 202, reply: { running: true, message: 'the sweep runs on; GET /health shows its report when it ends' }, details: { running: true } };
           return { reply: { report }, details: { deleted: report.deleted, held: report.held, failed: report.failed, error: report.error } };
         });
     }

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { verifyAuditLog } from '../../src/access/audit.js';
-import type { ActiveCallView } from '../../src/control/types.js';
+import type { ActiveCallView, RetentionControl } from '../../src/control/types.js';
+import type { SweepReport } from '../../src/retention/sweep.js';
 import { readAudit, startHarness, TOKEN, type ErrorReply } from './harness.js';
 
 test('GET /calls lists the active calls and GET /calls/:id shows one', async (t) => {
@@ -216,6 +217,29 @@ test('a hold needs a reason, and an until that is a date still to come; each ref
   await refused({ reason: 'C-1', kept: true }, /unknown field\(s\): kept/);
   const records = await readAudit(h.auditFile);
   assert.deepEqual(records.map((r) => [r['action'], r['callId'], r['outcome']]), Array(5).fill(['hold', 'c1', 'bad-request']));
+});
+
+test('a sweep that outlasts the wait is answered 202 and runs on; one that ends within it, 200 with its report', async (t) => {
+  let finish: (r: SweepReport) => void = () => undefined;
+  const report: SweepReport = { startedAt: 'a', finishedAt: 'b', examined: 3, deleted: 1, objectsDeleted: 4, held: 1, unreadable: 0, failed: 0 };
+  const retention: RetentionControl = {
+    holds: () => Promise.resolve([]),
+    place: () => Promise.reject(new Error('not in this test')),
+    release: () => Promise.reject(new Error('not in this test')),
+    sweep: () => new Promise((resolve) => (finish = resolve)),
+  };
+  const h = await startHarness(t, { retention, sweepWaitMs: 50 });
+  const slow = await h.call('/retention/sweep', { method: 'POST' });
+  assert.equal(slow.status, 202);
+  assert.deepEqual(((await slow.json()) as { running: boolean }).running, true);
+  finish(report);
+
+  retention.sweep = () => Promise.resolve(report);
+  const quick = await h.call('/retention/sweep', { method: 'POST' });
+  assert.equal(quick.status, 200);
+  assert.deepEqual(await quick.json(), { report });
+  const records = await readAudit(h.auditFile);
+  assert.deepEqual(records.map((r) => [r['action'], r['outcome'], (r['details'] as Record<string, unknown>)['running'] ?? (r['details'] as Record<string, unknown>)['deleted']]), [['retention-sweep', 'ok', true], ['retention-sweep', 'ok', 1]]);
 });
 
 test('an unexpected failure of the gateway is a 500 that tells nothing, is logged and audited, and the server carries on', async (t) => {
