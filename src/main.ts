@@ -8,7 +8,7 @@ import type { GatewayConfig } from './config/types.js';
 import { GatewayControl } from './call/control.js';
 import { Gateway } from './call/gateway.js';
 import { startControlServer, type ControlServer } from './control/server.js';
-import { loadControlToken } from './control/token.js';
+import { loadClientTokens, loadControlToken } from './control/token.js';
 import type { LogHub } from './ops/log-hub.js';
 import type { Logger } from './ops/log.js';
 import { startRecordingPipeline, type RecordingPipeline } from './recording/pipeline.js';
@@ -49,6 +49,7 @@ export interface StartOptions {
 export async function startGateway(config: GatewayConfig, opts: StartOptions): Promise<RunningGateway> {
   // What can fail on bad local state (a token file, the audit log) is read before any socket opens.
   const token = config.control.enabled ? await loadControlToken(config.control) : undefined;
+  const clients = config.control.enabled ? await loadClientTokens(config.control, token?.token ?? '') : [];
   const audit = await AuditLog.open(config.audit.file);
   const opened: (() => Promise<void>)[] = [() => audit.close()];
   const unwind = async (): Promise<void> => {
@@ -97,6 +98,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions): P
         listen: config.control.listen,
         port: config.control.port,
         token: token.token,
+        clients,
         control: new GatewayControl(gateway.activeCalls),
         health: () => healthOf({ gateway: g, ...(pipeline ? { spool: pipeline.spool, uploader: pipeline.uploader } : {}), ...(retention ? { retention: retention.sweeper } : {}) }),
         ...(retention ? { retention: retention.service } : {}),

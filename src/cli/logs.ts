@@ -9,12 +9,13 @@ import { loadConfig } from '../config/load.js';
 import { clientControlToken } from '../control/token.js';
 import { parseCommandArgs } from './args.js';
 
-export const LOGS_USAGE = `usage: recgw logs [--config FILE] [--call CALL-ID] [--line NAME] [--level LEVEL] [--tail N]
+export const LOGS_USAGE = `usage: recgw logs [--config FILE] [--token-file FILE] [--call CALL-ID] [--line NAME] [--level LEVEL] [--tail N]
 
   follow the running gateway's log live, one JSON line each: its last N lines
   first (default 50), then each as it is written, until the gateway stops or
   you press Ctrl-C. --call and --line keep the lines of one call or one line;
-  --level the lines at or above it (info, warn, error).
+  --level the lines at or above it (info, warn, error). The token is the
+  config's main one, or an operator client's from --token-file.
 `;
 
 /** The address a client reaches a listener on: a wildcard bind is reached on loopback. */
@@ -25,7 +26,7 @@ function hostOf(listen: string): string {
 }
 
 export async function runLogs(args: readonly string[], out: { write(s: string): unknown } = process.stdout): Promise<number> {
-  const a = parseCommandArgs(args, { values: ['--config', '--call', '--line', '--level', '--tail'], flags: ['--help'] });
+  const a = parseCommandArgs(args, { values: ['--config', '--token-file', '--call', '--line', '--level', '--tail'], flags: ['--help'] });
   if (a.flags.has('--help')) {
     out.write(LOGS_USAGE);
     return 0;
@@ -33,7 +34,8 @@ export async function runLogs(args: readonly string[], out: { write(s: string): 
   const configFile = a.values.get('--config');
   const config = loadConfig({ ...(configFile !== undefined ? { file: configFile } : {}), env: process.env });
   if (!config.control.enabled) throw new Error('the control API is off in this config (control.enabled: false): there is no log to follow');
-  const token = await clientControlToken(config.control);
+  const tokenFile = a.values.get('--token-file');
+  const token = await clientControlToken(tokenFile !== undefined ? { tokenFile } : config.control);
   const query = new URLSearchParams();
   for (const [option, param] of [['--call', 'callId'], ['--line', 'line'], ['--level', 'level'], ['--tail', 'tail']] as const) {
     const v = a.values.get(option);

@@ -25,7 +25,7 @@ commands:
   export ...              decrypt recordings to WAV/MP3 (recgw export --help)
   audit verify [FILE]     check the audit log's hash chain (every control action, opt-out,
                           hold, retention deletion and refused token is recorded there)
-  logs [--call ID] [--line NAME] [--level warn] [--tail N] [--config FILE]
+  logs [--call ID] [--line NAME] [--level warn] [--tail N] [--config FILE] [--token-file FILE]
                           follow the running gateway's log live
   help                    this text
 `;

@@ -54,7 +54,7 @@ export const CONFIG_SHAPE = map({
   encryption: map({ publicKey: text, keyFile: text, keyDir: text }),
   recording: map({ jitterMs: value, segmentSeconds: value, lookbackMs: value }),
   log: map({ level: value }),
-  control: map({ enabled: value, listen: text, port: value, token: text, tokenFile: text }),
+  control: map({ enabled: value, listen: text, port: value, token: text, tokenFile: text, clients: list(map({ name: text, role: value, token: text, tokenFile: text })) }),
   audit: map({ file: text }),
   retention: map({ sweep: text, timeZone: text }),
 });

@@ -175,6 +175,19 @@ export interface RecordingConfig {
   readonly lookbackMs: number;
 }
 
+/**
+ * What a client of the control API may do. `operator`: the calls (list,
+ * pause, resume, stop, opt-out) and the live log; `records`: holds and
+ * retention sweeps. Both read /health. The main token is `admin`: all of it.
+ */
+export type ControlRole = 'operator' | 'records';
+
+/** A bearer token given in the config, or kept in a file the gateway makes when missing. */
+export type TokenSource = { readonly token: string; readonly tokenFile?: never } | { readonly tokenFile: string; readonly token?: never };
+
+/** A named client of the control API with one role; its name goes to the audit log with each action. */
+export type ControlClient = { readonly name: string; readonly role: ControlRole } & TokenSource;
+
 interface ControlBase {
   /** Off: no control API, no token file. */
   readonly enabled: boolean;
@@ -182,6 +195,8 @@ interface ControlBase {
   readonly listen: string;
   /** 0 picks a free port. */
   readonly port: number;
+  /** Tokens for one role each, beside the main (admin) token. */
+  readonly clients: readonly ControlClient[];
 }
 
 /**
@@ -189,8 +204,7 @@ interface ControlBase {
  * `token` and `tokenFile` is set: without a token in the file, one is kept in
  * `tokenFile`, made by the gateway when missing.
  */
-export type ControlConfig = ControlBase &
-  ({ readonly token: string; readonly tokenFile?: never } | { readonly tokenFile: string; readonly token?: never });
+export type ControlConfig = ControlBase & TokenSource;
 
 export interface AuditConfig {
   /** Append-only record of control and opt-out actions: who paused what, and when. */

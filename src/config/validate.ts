@@ -4,7 +4,7 @@
  */
 import type { Transport } from '../sip/engine.js';
 import { validate as validateCron } from 'node-cron';
-import type { AuditConfig, ControlConfig, EncryptionConfig, GatewayConfig, LogConfig, RecordingConfig, RetentionConfig, RtpConfig, SipConfig, SpoolConfig, StorageConfig } from './types.js';
+import type { AuditConfig, ControlClient, ControlConfig, ControlRole, EncryptionConfig, GatewayConfig, LogConfig, RecordingConfig, RetentionConfig, RtpConfig, SipConfig, SpoolConfig, StorageConfig } from './types.js';
 import { Checker, type Mapping, type Path } from './check.js';
 import { DEFAULT_CONTROL_TOKEN_FILE } from './defaults.js';
 import { ConfigError } from './errors.js';
@@ -152,20 +152,51 @@ function checkControl(c: Checker, control: Mapping): ControlConfig {
   const enabled = c.boolean(control['enabled'], ['control', 'enabled']);
   const listen = c.address(control['listen'], ['control', 'listen']);
   const port = c.integer(control['port'], ['control', 'port'], 0, 65535, 'must be an integer 0–65535 (0 picks a free port)');
-  const base = { enabled, listen, port };
-  if (control['token'] !== undefined && control['tokenFile'] !== undefined) {
-    c.fail(['control', 'token'], 'set token or tokenFile, not both');
-  } else if (control['token'] !== undefined) {
-    const token = control['token'];
+  const clients = checkClients(c, control['clients']);
+  const base = { enabled, listen, port, clients };
+  const source = tokenSource(c, control, ['control'], DEFAULT_CONTROL_TOKEN_FILE);
+  return { ...base, ...source };
+}
+
+/** `token` or `tokenFile` at `path`, not both; with neither, `defaultFile` (the gateway makes it when missing). */
+function tokenSource(c: Checker, m: Mapping, path: Path, defaultFile: string | undefined): { token: string } | { tokenFile: string } {
+  if (m['token'] !== undefined && m['tokenFile'] !== undefined) {
+    c.fail([...path, 'token'], 'set token or tokenFile, not both');
+    return { token: '' };
+  }
+  if (m['token'] !== undefined) {
+    const token = m['token'];
     // The value is never echoed: an error message may end up in a log.
     if (typeof token !== 'string' || token.length < MIN_TOKEN_LENGTH || /\s/.test(token)) {
-      c.fail(['control', 'token'], `must be a string of at least ${MIN_TOKEN_LENGTH} characters, no spaces`);
+      c.fail([...path, 'token'], `must be a string of at least ${MIN_TOKEN_LENGTH} characters, no spaces`);
     }
-    return { ...base, token: typeof token === 'string' ? token : '' };
+    return { token: typeof token === 'string' ? token : '' };
+  }
+  if (m['tokenFile'] === undefined && defaultFile === undefined) {
+    c.fail([...path, 'tokenFile'], 'set token or tokenFile (the gateway makes the file when it is missing)');
+    return { tokenFile: '' };
   }
   // The gateway makes the file when it is missing, so it is not required to exist now.
-  const tokenFile = control['tokenFile'] === undefined ? DEFAULT_CONTROL_TOKEN_FILE : c.string(control['tokenFile'], ['control', 'tokenFile'], 'a file path');
-  return { ...base, tokenFile: tokenFile === '' ? tokenFile : c.absolute(tokenFile) };
+  const tokenFile = m['tokenFile'] === undefined ? (defaultFile ?? '') : c.string(m['tokenFile'], [...path, 'tokenFile'], 'a file path');
+  return { tokenFile: tokenFile === '' ? tokenFile : c.absolute(tokenFile) };
+}
+
+const ROLES: readonly ControlRole[] = ['operator', 'records'];
+
+function checkClients(c: Checker, v: unknown): readonly ControlClient[] {
+  const names = new Map<string, number>();
+  return c.optionalList(v, ['control', 'clients'], 'clients ({ name, role, token or tokenFile })').map((entry, i) => {
+    const path: Path = ['control', 'clients', i];
+    const m = c.mapping(entry, path);
+    const name = c.string(m['name'], [...path, 'name']);
+    // The main token is `admin` in the audit log: a client by that name would pass for it.
+    if (name === 'admin') c.fail([...path, 'name'], '"admin" is the main token\'s name in the audit log; name this client otherwise');
+    const other = names.get(name);
+    if (other !== undefined) c.fail([...path, 'name'], `names control.clients[${other}] too; each client's name is its own`);
+    names.set(name, i);
+    const role = c.oneOf(m['role'], [...path, 'role'], ROLES);
+    return { name, role, ...tokenSource(c, m, path, undefined) };
+  });
 }
 
 function checkAudit(c: Checker, audit: Mapping): AuditConfig {

@@ -9,6 +9,7 @@ import { RecgwError } from '../errors.js';
  * - `stopped`: capture of that call has already been stopped (or opted out of);
  * - `bad-request`: a malformed body, field or call id;
  * - `unauthorized`: no bearer token, or the wrong one;
+ * - `forbidden`: a valid token whose role does not take that route;
  * - `not-found` / `method-not-allowed`: no such route, or not with that method;
  * - `payload-too-large`: a body over the limit;
  * - `recording-not-found`: the store holds nothing of that call (a hold placed on a typo would keep nothing);
@@ -27,6 +28,7 @@ export const CONTROL_ERROR_STATUS = {
   stopped: 409,
   'bad-request': 400,
   unauthorized: 401,
+  forbidden: 403,
   'not-found': 404,
   'method-not-allowed': 405,
   'payload-too-large': 413,

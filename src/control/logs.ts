@@ -62,13 +62,13 @@ export class LogStreams {
   }
 
   /** Takes over an authorised upgrade request; throws `ControlError` (to be answered raw) when it cannot. */
-  accept(req: IncomingMessage, socket: Duplex, head: Buffer, search: URLSearchParams, remote: string): void {
+  accept(req: IncomingMessage, socket: Duplex, head: Buffer, search: URLSearchParams, caller: { readonly remote: string; readonly client: string }): void {
     const request = parseLogQuery(search, this.hub.backlog);
     if (this.wss.clients.size >= MAX_FOLLOWERS) throw new ControlError('too-many-followers', `at most ${MAX_FOLLOWERS} log followers at once`);
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.attach(ws, request, remote));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.attach(ws, request, caller));
   }
 
-  private attach(ws: WebSocket, request: LogRequest, remote: string): void {
+  private attach(ws: WebSocket, request: LogRequest, caller: { readonly remote: string; readonly client: string }): void {
     let dropped = 0;
     const send = (line: string): void => {
       if (ws.readyState !== ws.OPEN) return;
@@ -84,10 +84,10 @@ export class LogStreams {
     };
     for (const line of this.hub.recent(request.filter, request.tail)) send(line);
     const unfollow = this.hub.follow({ filter: request.filter, send });
-    this.log.info({ component: 'control', remote, filter: request.filter }, 'log follower joined');
+    this.log.info({ component: 'control', ...caller, filter: request.filter }, 'log follower joined');
     ws.on('close', () => {
       unfollow();
-      this.log.info({ component: 'control', remote }, 'log follower left');
+      this.log.info({ component: 'control', ...caller }, 'log follower left');
     });
     ws.on('error', () => ws.terminate());
     // Followers only listen: whatever they send is ignored.

@@ -10,9 +10,10 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { AuditEntry, AuditSink } from '../access/audit.js';
+import type { ControlRole } from '../config/types.js';
 import type { LogHub } from '../ops/log-hub.js';
 import type { Logger } from '../ops/log.js';
-import { bearerCheck, type AuthOutcome } from './auth.js';
+import { bearerAuth, mayTake, type AuthOutcome, type Principal } from './auth.js';
 import { DEFAULT_BY, parseActionBody, parseHoldBody, readBody } from './body.js';
 import { ControlError, isControlError } from './errors.js';
 import { rawErrorResponse, sendError, sendJson } from './reply.js';
@@ -20,12 +21,22 @@ import { LogStreams } from './logs.js';
 import { getCall, matchRoute, runAction, type Action, type Route } from './routes.js';
 import type { CaptureControl, HealthView, RetentionControl } from './types.js';
 
+/** Who made a request, as the audit log and the log record it. */
+interface Caller {
+  readonly remote: string;
+  /** The token's name: `admin`, or a client's. */
+  readonly client: string;
+}
+
 export interface ControlServerOptions {
   /** Address to bind: loopback unless operators reach the API from elsewhere. */
   readonly listen: string;
   /** 0 picks a free port. */
   readonly port: number;
+  /** The main token: `admin`, every route. */
   readonly token: string;
+  /** Tokens of one role each (config `control.clients`). */
+  readonly clients?: readonly { readonly name: string; readonly role: ControlRole; readonly token: string }[];
   readonly control: CaptureControl;
   /** GET /health's answer; `{ status: 'ok' }` without it. */
   readonly health?: () => HealthView;
@@ -88,7 +99,7 @@ function pathnameOf(url: string | undefined): string | undefined {
 
 export async function startControlServer(opts: ControlServerOptions): Promise<ControlServer> {
   const log = opts.log.child({ component: 'control' });
-  const checkToken = bearerCheck(opts.token);
+  const checkToken = bearerAuth([{ name: 'admin', role: 'admin', token: opts.token }, ...(opts.clients ?? [])]);
   const headersTimeout = opts.headersTimeoutMs ?? 10_000;
   const requestTimeout = Math.max(opts.requestTimeoutMs ?? 30_000, headersTimeout);
   const stats: ControlStats = { requests: 0, unauthorized: 0, malformed: 0, auditFailures: 0 };
@@ -112,6 +123,12 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
     log.warn({ remote, why, unauthorized: stats.unauthorized }, 'control request refused: bad or missing token');
   }
 
+  /** A valid token asking beyond its role is no guess: audited by name, and warned of, since it is a client misconfigured or misused. */
+  async function forbidden(caller: Caller, principal: Principal, method: string, path: string): Promise<void> {
+    log.warn({ ...caller, role: principal.role, method, path }, 'control request refused: beyond the client\'s role');
+    await record({ action: 'forbidden', by: principal.name, outcome: 'forbidden', details: { ...caller, role: principal.role, method, path: path.slice(0, 256) } });
+  }
+
   function toControlError(err: unknown, context: Record<string, unknown>): ControlError {
     if (isControlError(err)) return err;
     log.error({ err, ...context }, 'control request failed');
@@ -125,7 +142,7 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
   async function audited<B extends { readonly by: string; readonly reason?: string | undefined }>(
     req: IncomingMessage,
     res: ServerResponse,
-    remote: string,
+    caller: Caller,
     what: { readonly action: string; readonly callId?: string },
     parse: (body: Buffer) => B,
     run: (body: B) => Promise<{ readonly reply: unknown; readonly details?: Record<string, unknown>; readonly status?: number }>,
@@ -138,18 +155,18 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
       by = body.by;
       reason = body.reason;
       const { reply, details, status } = await run(body);
-      await record({ action, ...(callId !== undefined ? { callId } : {}), by, outcome: 'ok', details: { remote, reason, ...details } });
-      log.info({ action, callId, by, remote, ...details }, 'control action');
+      await record({ action, ...(callId !== undefined ? { callId } : {}), by, outcome: 'ok', details: { ...caller, reason, ...details } });
+      log.info({ action, callId, by, ...caller, ...details }, 'control action');
       sendJson(req, res, status ?? 200, JSON.stringify(reply));
     } catch (err) {
       const e = toControlError(err, { action, callId, by });
-      await record({ action, ...(callId !== undefined ? { callId } : {}), by, outcome: e.code, details: { remote, reason } });
+      await record({ action, ...(callId !== undefined ? { callId } : {}), by, outcome: e.code, details: { ...caller, reason } });
       sendError(req, res, e);
     }
   }
 
-  function handleAction(req: IncomingMessage, res: ServerResponse, action: Action, callId: string, remote: string): Promise<void> {
-    return audited(req, res, remote, { action, callId }, parseActionBody, async ({ by }) => {
+  function handleAction(req: IncomingMessage, res: ServerResponse, action: Action, callId: string, caller: Caller): Promise<void> {
+    return audited(req, res, caller, { action, callId }, parseActionBody, async ({ by }) => {
       const result = await runAction(opts.control, action, callId, by);
       const discarded = 'discarded' in result ? result.discarded : undefined;
       return { reply: result, details: { capture: result.call.capture, discarded } };
@@ -161,20 +178,20 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
     return opts.retention;
   }
 
-  function handleHold(req: IncomingMessage, res: ServerResponse, route: Route & { kind: 'hold' | 'release-hold' | 'sweep' }, remote: string): Promise<void> {
+  function handleHold(req: IncomingMessage, res: ServerResponse, route: Route & { kind: 'hold' | 'release-hold' | 'sweep' }, caller: Caller): Promise<void> {
     switch (route.kind) {
       case 'hold':
-        return audited(req, res, remote, { action: 'hold', callId: route.callId }, (b) => parseHoldBody(b, new Date()), async (body) => {
+        return audited(req, res, caller, { action: 'hold', callId: route.callId }, (b) => parseHoldBody(b, new Date()), async (body) => {
           const placed = await retention().place(route.callId, body);
           return { reply: placed, details: { until: placed.hold.until ?? 'released', objects: placed.objects } };
         });
       case 'release-hold':
-        return audited(req, res, remote, { action: 'release-hold', callId: route.callId }, parseActionBody, async () => {
+        return audited(req, res, caller, { action: 'release-hold', callId: route.callId }, parseActionBody, async () => {
           const hold = await retention().release(route.callId);
           return { reply: { released: hold }, details: { held: hold.reason, placedBy: hold.by, placedAt: hold.placedAt } };
         });
       case 'sweep':
-        return audited(req, res, remote, { action: 'retention-sweep' }, parseActionBody, async () => {
+        return audited(req, res, caller, { action: 'retention-sweep' }, parseActionBody, async () => {
           // A large store takes minutes: past the wait the answer says it runs on, and /health has its report.
           let timer: NodeJS.Timeout | undefined;
           const waited = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), opts.sweepWaitMs ?? SWEEP_WAIT_MS)));
@@ -192,11 +209,11 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
     const path = pathnameOf(req.url);
 
     const auth = checkToken(req.headers.authorization);
-    if (auth !== 'ok') {
+    if (auth.outcome !== 'ok') {
       stats.unauthorized++;
-      warnUnauthorized(remote, auth);
+      warnUnauthorized(remote, auth.outcome);
       // The path only (a query string could carry a token given in the wrong place), cut short.
-      await record({ action: 'unauthorized', by: 'unauthenticated', outcome: 'unauthorized', details: { remote, method, path: path?.slice(0, 256), why: auth } });
+      await record({ action: 'unauthorized', by: 'unauthenticated', outcome: 'unauthorized', details: { remote, method, path: path?.slice(0, 256), why: auth.outcome } });
       sendError(req, res, new ControlError('unauthorized', 'a valid bearer token is required'), { 'www-authenticate': 'Bearer' });
       return;
     }
@@ -218,6 +235,12 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
     }
 
     const { route } = match;
+    const caller: Caller = { remote, client: auth.principal.name };
+    if (!mayTake(auth.principal, route.kind)) {
+      await forbidden(caller, auth.principal, method, path ?? '');
+      sendError(req, res, new ControlError('forbidden', `${auth.principal.name} (${auth.principal.role}) may not ${method} ${path ?? ''}`));
+      return;
+    }
     try {
       switch (route.kind) {
         case 'health':
@@ -230,7 +253,7 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
           sendJson(req, res, 200, JSON.stringify(getCall(opts.control, route.callId)));
           return;
         case 'action':
-          await handleAction(req, res, route.action, route.callId, remote);
+          await handleAction(req, res, route.action, route.callId, caller);
           return;
         case 'holds':
           sendJson(req, res, 200, JSON.stringify({ holds: await retention().holds() }));
@@ -238,7 +261,7 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
         case 'hold':
         case 'release-hold':
         case 'sweep':
-          await handleHold(req, res, route, remote);
+          await handleHold(req, res, route, caller);
           return;
         case 'logs':
           // A WebSocket upgrade never reaches here: it goes to the 'upgrade' handler.
@@ -308,10 +331,10 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
     };
     const url = new URL(req.url ?? '/', 'http://control');
     const auth = checkToken(req.headers.authorization);
-    if (auth !== 'ok') {
+    if (auth.outcome !== 'ok') {
       stats.unauthorized++;
-      warnUnauthorized(remote, auth);
-      await record({ action: 'unauthorized', by: 'unauthenticated', outcome: 'unauthorized', details: { remote, method: 'GET', path: url.pathname.slice(0, 256), why: auth } });
+      warnUnauthorized(remote, auth.outcome);
+      await record({ action: 'unauthorized', by: 'unauthenticated', outcome: 'unauthorized', details: { remote, method: 'GET', path: url.pathname.slice(0, 256), why: auth.outcome } });
       refuse(new ControlError('unauthorized', 'a valid bearer token is required'), { 'www-authenticate': 'Bearer' });
       return;
     }
@@ -319,8 +342,13 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
       refuse(new ControlError('not-found', `no WebSocket at ${url.pathname}${streams ? '' : ': this gateway keeps no log tail'}`));
       return;
     }
+    if (!mayTake(auth.principal, 'logs')) {
+      await forbidden({ remote, client: auth.principal.name }, auth.principal, 'GET', url.pathname);
+      refuse(new ControlError('forbidden', `${auth.principal.name} (${auth.principal.role}) may not follow the log`));
+      return;
+    }
     try {
-      streams.accept(req, socket, head, url.searchParams, remote);
+      streams.accept(req, socket, head, url.searchParams, { remote, client: auth.principal.name });
     } catch (err) {
       refuse(toControlError(err, { path: url.pathname }));
     }

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, link, mkdir, open, readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ConfigError } from '../config/errors.js';
-import type { ControlConfig } from '../config/types.js';
+import type { ControlConfig, ControlRole, TokenSource } from '../config/types.js';
 import { DIR_MODE, FILE_MODE, isErrno, syncDir, tempPathFor, unlinkIfPresent, writeAll } from '../storage/atomic.js';
 import { MIN_TOKEN_LENGTH } from './auth.js';
 
@@ -77,7 +77,7 @@ async function makeToken(file: string): Promise<string | undefined> {
   return token;
 }
 
-export async function loadControlToken(config: ControlConfig): Promise<ControlToken> {
+export async function loadControlToken(config: TokenSource): Promise<ControlToken> {
   if (config.token !== undefined) return { token: config.token, created: false };
   const file = config.tokenFile;
   const found = await readToken(file);
@@ -92,9 +92,27 @@ export async function loadControlToken(config: ControlConfig): Promise<ControlTo
 }
 
 /** The token a client of the API (`recgw logs`) sends: never made here, only read. */
-export async function clientControlToken(config: ControlConfig): Promise<string> {
+export async function clientControlToken(config: TokenSource): Promise<string> {
   if (config.token !== undefined) return config.token;
   const found = await readToken(config.tokenFile);
   if (found === undefined) throw new ConfigError(config.tokenFile, [{ path: PATH, message: 'does not exist yet: the gateway makes it on its first start' }]);
   return found;
+}
+
+/**
+ * Each client's token (`control.clients`), files made where missing. Two
+ * principals with one token would make the audit log name the wrong one, so
+ * that is refused, naming both.
+ */
+export async function loadClientTokens(control: ControlConfig, mainToken: string): Promise<{ name: string; role: ControlRole; token: string; file?: string }[]> {
+  const seen = new Map<string, string>([[mainToken, 'the main token (control.token or control.tokenFile)']]);
+  const loaded = [];
+  for (const [i, client] of control.clients.entries()) {
+    const { token, file } = await loadControlToken(client);
+    const other = seen.get(token);
+    if (other !== undefined) throw new ConfigError(file ?? 'config', [{ path: `control.clients[${i}]`, message: `has the same token as ${other}: each client needs its own` }]);
+    seen.set(token, `control.clients[${i}] (${client.name})`);
+    loaded.push({ name: client.name, role: client.role, token, ...(file !== undefined ? { file } : {}) });
+  }
+  return loaded;
 }

@@ -17,16 +17,20 @@ import { startTestGateway, TEST_CONTROL_TOKEN } from '../helpers/gateway.js';
 
 const CLI = ['--import', 'tsx', join(import.meta.dirname, '../../src/cli/main.ts')];
 
-test('recgw logs follows a call live, only its line, and ends when the gateway stops', async (t) => {
-  const gw = await startTestGateway();
+test('recgw logs follows a call live with an operator\'s token, only its line, and ends when the gateway stops', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'recgw-logs-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const opsToken = join(dir, 'ops-token');
+  writeFileSync(opsToken, 'ops-console-token-0123456789\n', { mode: 0o600 });
+  const gw = await startTestGateway({ controlClients: [{ name: 'ops-console', role: 'operator', tokenFile: opsToken }] });
   let stopped = false;
   t.after(async () => {
     if (!stopped) await gw.stop();
   });
-  const config = join(gw.storeDir, '..', 'logs-client.yaml');
-  writeFileSync(config, `control: { listen: 127.0.0.1, port: ${gw.running.control?.port ?? 0}, token: ${TEST_CONTROL_TOKEN} }\n`);
+  const config = join(dir, 'logs-client.yaml');
+  writeFileSync(config, `control: { listen: 127.0.0.1, port: ${gw.running.control?.port ?? 0} }\n`);
 
-  const child = spawn(process.execPath, [...CLI, 'logs', '--config', config, '--line', 'helpline', '--tail', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...CLI, 'logs', '--config', config, '--token-file', opsToken, '--line', 'helpline', '--tail', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
   t.after(() => child.kill());
   let out = '';
   let err = '';
@@ -36,6 +40,7 @@ test('recgw logs follows a call live, only its line, and ends when the gateway s
   // The follower is in once the gateway says so.
   for (let i = 0; i < 200 && !gw.logTail().includes('log follower joined'); i++) await sleep(25);
   assert.match(gw.logTail(), /log follower joined/, `recgw logs connected (stderr: ${err})`);
+  assert.match(gw.logTail(), /"client":"ops-console".*log follower joined/, 'the follower is known by its token\'s name');
 
   const { finished } = await startCall(t, gw, { agent: { scenario: 'agent.xml' }, caller: { scenario: 'caller.xml', pauseMs: 1000 } });
   const { summary } = await finished;

@@ -67,7 +67,7 @@ test('the embedded defaults load with no file and no external server', () => {
   assert.deepEqual(config.encryption, { keyDir: join(process.cwd(), 'var', 'keys') });
   assert.deepEqual(config.recording, { jitterMs: 200, segmentSeconds: 300, lookbackMs: 1000 });
   assert.deepEqual(config.log, { level: 'info' });
-  assert.deepEqual(config.control, { enabled: true, listen: '127.0.0.1', port: 8088, tokenFile: join(process.cwd(), 'var', 'control-token') });
+  assert.deepEqual(config.control, { enabled: true, listen: '127.0.0.1', port: 8088, clients: [], tokenFile: join(process.cwd(), 'var', 'control-token') });
   assert.deepEqual(config.audit, { file: join(process.cwd(), 'var', 'audit.log') });
   assert.match(DEFAULT_CONFIG_YAML, /jitterMs: 200/);
 });
@@ -484,13 +484,13 @@ audit: { file: logs/audit.log }
   assert.ok(good.trunks[1] && !('target' in good.trunks[1]));
   assert.deepEqual(good.pbxs, [{ name: 'acd', addresses: ['198.51.100.7', '2001:db8::7'], trunk: 'pstn' }]);
   assert.equal(good.recording.lookbackMs, 0);
-  assert.deepEqual(good.control, { enabled: false, listen: '::1', port: 0, token: '0123456789abcdef' });
+  assert.deepEqual(good.control, { enabled: false, listen: '::1', port: 0, clients: [], token: '0123456789abcdef' });
   assert.ok(!('tokenFile' in good.control), 'a token in the file needs no token file');
   assert.match(good.audit.file, /logs[/\\]audit\.log$/);
   assert.ok(good.audit.file.startsWith('/') || /^[A-Za-z]:/.test(good.audit.file), 'resolved to an absolute path');
 
   const fromEnv = loadConfig({ env: { RECGW_CONTROL__TOKEN: '#secret-token-0123', RECGW_CONTROL__PORT: '9000' } });
-  assert.deepEqual(fromEnv.control, { enabled: true, listen: '127.0.0.1', port: 9000, token: '#secret-token-0123' });
+  assert.deepEqual(fromEnv.control, { enabled: true, listen: '127.0.0.1', port: 9000, clients: [], token: '#secret-token-0123' });
 
   const err = configError(() =>
     loadConfig({
@@ -572,4 +572,40 @@ test('a line named "holds" is refused: the store keeps its holds under that fold
   const err = configError(() => parseConfig({ lines: [{ ...line, name: 'Holds' }] }, 'test'));
   assert.deepEqual(err.problems.map((p) => p.path), ['lines[0].name']);
   assert.match(err.message, /reserved/);
+});
+
+test('control.clients: each a name, a role and its own token or token file; mistakes are named', () => {
+  const ok = parseConfig(
+    {
+      control: {
+        token: 'main-token-0123456789',
+        clients: [
+          { name: 'agent-desktop', role: 'operator', token: 'desk-token-0123456789' },
+          { name: 'records-office', role: 'records', tokenFile: './var/records-token' },
+        ],
+      },
+    },
+    'test',
+  ).control;
+  assert.deepEqual(ok.clients.map((c) => [c.name, c.role, c.token ?? 'file']), [['agent-desktop', 'operator', 'desk-token-0123456789'], ['records-office', 'records', 'file']]);
+  assert.ok(ok.clients[1]?.tokenFile?.endsWith(join('var', 'records-token')));
+  assert.deepEqual(loadConfig({ env: {} }).control.clients, []);
+
+  const err = configError(() =>
+    parseConfig(
+      {
+        control: {
+          clients: [
+            { name: 'admin', role: 'operator', token: 'desk-token-0123456789' },
+            { name: 'desk', role: 'supervisor', token: 'short' },
+            { name: 'desk', role: 'records' },
+            { name: 'both', role: 'records', token: 'desk-token-0123456789', tokenFile: './x' },
+          ],
+        },
+      },
+      'test',
+    ),
+  );
+  assert.deepEqual(err.problems.map((p) => p.path), ['control.clients[0].name', 'control.clients[1].role', 'control.clients[1].token', 'control.clients[2].name', 'control.clients[2].tokenFile', 'control.clients[3].token']);
+  assert.ok(!err.message.includes('short'), 'a token is never echoed');
 });

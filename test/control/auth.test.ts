@@ -1,23 +1,39 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { bearerCheck, MIN_TOKEN_LENGTH } from '../../src/control/auth.js';
+import { bearerAuth, mayTake, MIN_TOKEN_LENGTH, type AuthResult } from '../../src/control/auth.js';
 import { CONTROL_ERROR_STATUS, ControlError } from '../../src/control/errors.js';
 
-test('bearerCheck tells a missing, malformed and wrong token apart, and accepts only the exact one', () => {
+test('bearerAuth tells a missing, malformed and wrong token apart, and names whose exact token it is', () => {
   const token = 'k'.repeat(MIN_TOKEN_LENGTH) + '-Z9';
-  const check = bearerCheck(token);
-  assert.equal(check(`Bearer ${token}`), 'ok');
-  assert.equal(check(`BEARER   ${token}  `), 'ok');
-  assert.equal(check(undefined), 'missing');
-  assert.equal(check(''), 'missing');
-  assert.equal(check(token), 'malformed');
-  assert.equal(check('Bearer'), 'malformed');
-  assert.equal(check(`Bearer ${token} extra`), 'malformed');
-  assert.equal(check(`Basic ${token}`), 'malformed');
-  assert.equal(check(`Bearer ${token}x`), 'wrong-token');
-  assert.equal(check(`Bearer ${token.slice(0, -1)}`), 'wrong-token');
-  assert.equal(check(`Bearer ${token.toLowerCase()}`), 'wrong-token');
-  assert.throws(() => bearerCheck('k'.repeat(MIN_TOKEN_LENGTH - 1)), RangeError);
+  const desk = 'd'.repeat(MIN_TOKEN_LENGTH);
+  const auth = bearerAuth([
+    { name: 'admin', role: 'admin', token },
+    { name: 'agent-desktop', role: 'operator', token: desk },
+  ]);
+  const outcome = (r: AuthResult): string => (r.outcome === 'ok' ? r.principal.name : r.outcome);
+  assert.equal(outcome(auth(`Bearer ${token}`)), 'admin');
+  assert.equal(outcome(auth(`BEARER   ${token}  `)), 'admin');
+  assert.deepEqual(auth(`Bearer ${desk}`), { outcome: 'ok', principal: { name: 'agent-desktop', role: 'operator' } });
+  assert.equal(outcome(auth(undefined)), 'missing');
+  assert.equal(outcome(auth('')), 'missing');
+  assert.equal(outcome(auth(token)), 'malformed');
+  assert.equal(outcome(auth('Bearer')), 'malformed');
+  assert.equal(outcome(auth(`Bearer ${token} extra`)), 'malformed');
+  assert.equal(outcome(auth(`Basic ${token}`)), 'malformed');
+  assert.equal(outcome(auth(`Bearer ${token}x`)), 'wrong-token');
+  assert.equal(outcome(auth(`Bearer ${token.slice(0, -1)}`)), 'wrong-token');
+  assert.equal(outcome(auth(`Bearer ${token.toLowerCase()}`)), 'wrong-token');
+  assert.throws(() => bearerAuth([{ name: 'short', role: 'records', token: 'k'.repeat(MIN_TOKEN_LENGTH - 1) }]), RangeError);
+});
+
+test('an operator takes the calls and the log, records the holds and sweeps, both read health; admin takes all', () => {
+  const operator = { name: 'desk', role: 'operator' } as const;
+  const records = { name: 'records', role: 'records' } as const;
+  const admin = { name: 'admin', role: 'admin' } as const;
+  const routes = ['health', 'list', 'get', 'action', 'logs', 'holds', 'hold', 'release-hold', 'sweep'] as const;
+  assert.deepEqual(routes.filter((r) => mayTake(operator, r)), ['health', 'list', 'get', 'action', 'logs']);
+  assert.deepEqual(routes.filter((r) => mayTake(records, r)), ['health', 'holds', 'hold', 'release-hold', 'sweep']);
+  assert.deepEqual(routes.filter((r) => mayTake(admin, r)), [...routes]);
 });
 
 test('each ControlError code carries its HTTP status', () => {

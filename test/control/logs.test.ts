@@ -80,8 +80,8 @@ test('a follower gets the recent lines first, then each line as it is written, a
   assert.equal(code, 1001);
 });
 
-test('the tail is refused without the token (audited), with a bad query, and without an upgrade', async (t) => {
-  const h = await startHarness(t, { logs: new LogHub() });
+test('the tail is refused without the token (audited), beyond a client\'s role, with a bad query, and without an upgrade', async (t) => {
+  const h = await startHarness(t, { logs: new LogHub(), clients: [{ name: 'records-office', role: 'records', token: 'records-token-0123456789' }] });
   const denied = await refusal(h, '/logs', { authorization: 'Bearer not-the-token-at-all' });
   assert.equal(denied.status, 401);
   assert.equal(denied.body.error.code, 'unauthorized');
@@ -95,6 +95,8 @@ test('the tail is refused without the token (audited), with a bad query, and wit
     assert.match(bad.body.error.message, message);
   }
   assert.equal((await refusal(h, '/calls', { authorization: `Bearer ${TOKEN}` })).status, 404);
+  const records = await refusal(h, '/logs', { authorization: 'Bearer records-token-0123456789' });
+  assert.equal(records.status, 403, 'the records office\'s token does not follow the log');
 
   const plain = await h.call('/logs');
   assert.equal(plain.status, 426);

@@ -242,6 +242,36 @@ test('a sweep that outlasts the wait is answered 202 and runs on; one that ends 
   assert.deepEqual(records.map((r) => [r['action'], r['outcome'], (r['details'] as Record<string, unknown>)['running'] ?? (r['details'] as Record<string, unknown>)['deleted']]), [['retention-sweep', 'ok', true], ['retention-sweep', 'ok', 1]]);
 });
 
+test('a client\'s token takes only its role\'s routes: the desktop that pauses cannot release a hold, the records office cannot pause', async (t) => {
+  const desk = 'desk-token-0123456789';
+  const records = 'records-token-0123456789';
+  const h = await startHarness(t, { clients: [{ name: 'agent-desktop', role: 'operator', token: desk }, { name: 'records-office', role: 'records', token: records }] });
+  h.control.add('c1');
+
+  const paused = await h.call('/calls/c1/pause', { method: 'POST', token: desk, body: '{"by":"agent7"}' });
+  assert.equal(paused.status, 200);
+  const release = await h.call('/holds/c1/release', { method: 'POST', token: desk });
+  assert.equal(release.status, 403);
+  assert.match(((await release.json()) as ErrorReply).error.message, /agent-desktop \(operator\) may not POST \/holds\/c1\/release/);
+  assert.equal((await h.call('/calls/c1/resume', { method: 'POST', token: records })).status, 403);
+  assert.equal((await h.call('/calls', { token: records })).status, 403);
+  assert.equal((await h.call('/health', { token: records })).status, 200);
+  assert.equal((await h.call('/health', { token: desk })).status, 200);
+  assert.equal(h.control.get('c1')?.capture, 'paused', 'the refused resume changed nothing');
+
+  const audit = await readAudit(h.auditFile);
+  assert.deepEqual(
+    audit.map((r) => [r['action'], r['by'], r['outcome'], (r['details'] as { client: string }).client]),
+    [
+      ['pause', 'agent7', 'ok', 'agent-desktop'],
+      ['forbidden', 'agent-desktop', 'forbidden', 'agent-desktop'],
+      ['forbidden', 'records-office', 'forbidden', 'records-office'],
+      ['forbidden', 'records-office', 'forbidden', 'records-office'],
+    ],
+    'each action names the token it came with, beside whom it says it is for',
+  );
+});
+
 test('an unexpected failure of the gateway is a 500 that tells nothing, is logged and audited, and the server carries on', async (t) => {
   const h = await startHarness(t);
   h.control.add('c1');

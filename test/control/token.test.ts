@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { ConfigError } from '../../src/config/errors.js';
-import type { ControlConfig } from '../../src/config/types.js';
-import { bearerCheck } from '../../src/control/auth.js';
-import { loadControlToken } from '../../src/control/token.js';
+import type { TokenSource } from '../../src/config/types.js';
+import { bearerAuth } from '../../src/control/auth.js';
+import { loadClientTokens, loadControlToken } from '../../src/control/token.js';
 
 async function tempDir(t: TestContext): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'recgw-token-'));
@@ -14,7 +14,7 @@ async function tempDir(t: TestContext): Promise<string> {
   return dir;
 }
 
-const withFile = (tokenFile: string): ControlConfig => ({ enabled: true, listen: '127.0.0.1', port: 0, tokenFile });
+const withFile = (tokenFile: string): TokenSource => ({ tokenFile });
 
 test('with no token file, one is made (with its directory) holding a long random token, mode 0600, and reused after', async (t) => {
   const dir = await tempDir(t);
@@ -27,7 +27,7 @@ test('with no token file, one is made (with its directory) holding a long random
   assert.equal((await stat(file)).mode & 0o777, 0o600);
   assert.equal((await stat(join(dir, 'var', 'run'))).mode & 0o777, 0o700);
   assert.deepEqual(await readdir(join(dir, 'var', 'run')), ['control-token'], 'no temp file left beside it');
-  assert.equal(bearerCheck(made.token)(`Bearer ${made.token}`), 'ok', 'usable as a bearer token');
+  assert.equal(bearerAuth([{ name: 'admin', role: 'admin', token: made.token }])(`Bearer ${made.token}`).outcome, 'ok', 'usable as a bearer token');
 
   const again = await loadControlToken(withFile(file));
   assert.deepEqual(again, { token: made.token, file, created: false });
@@ -47,7 +47,7 @@ test('gateways starting at once agree on one token', async (t) => {
 test('a token in the config is used as is, and no file is touched', async (t) => {
   const dir = await tempDir(t);
   const token = 'configured-token-0123456789';
-  assert.deepEqual(await loadControlToken({ enabled: true, listen: '127.0.0.1', port: 0, token }), { token, created: false });
+  assert.deepEqual(await loadControlToken({ token }), { token, created: false });
   assert.deepEqual(await readdir(dir), []);
 });
 
@@ -74,4 +74,18 @@ test('a token file holding a short token, or more than one word, is a config err
     });
     assert.equal(await readFile(file, 'utf8'), content, 'the file is left as it was');
   }
+});
+
+test('each client\'s token file is made when missing, and a client sharing a token with another is refused, naming both', async (t) => {
+  const dir = await tempDir(t);
+  const control = { enabled: true, listen: '127.0.0.1', port: 0, token: 'main-token-0123456789', clients: [{ name: 'desk', role: 'operator' as const, tokenFile: join(dir, 'desk-token') }] };
+  const [desk] = await loadClientTokens(control, control.token);
+  assert.equal(desk?.name, 'desk');
+  assert.equal((await readFile(join(dir, 'desk-token'), 'utf8')).trim(), desk?.token);
+  assert.notEqual(desk?.token, control.token);
+
+  const twice = { ...control, clients: [...control.clients, { name: 'records', role: 'records' as const, tokenFile: join(dir, 'desk-token') }] };
+  await assert.rejects(loadClientTokens(twice, control.token), (err: Error) => /control\.clients\[1\].*same token as control\.clients\[0\] \(desk\)/.test(err.message));
+  const asMain = { ...control, clients: [{ name: 'desk', role: 'operator' as const, token: control.token }] };
+  await assert.rejects(loadClientTokens(asMain, control.token), /same token as the main token/);
 });

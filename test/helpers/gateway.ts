@@ -65,6 +65,8 @@ export interface TestGatewayOptions {
   ringTimeoutSec?: number;
   /** The retention section; the gateway's default (nightly sweeps) when absent. */
   retention?: unknown;
+  /** control.clients: tokens of one role each beside the main one. */
+  controlClients?: unknown[];
 }
 
 /** The control API's token in every test gateway (the API listens on a free loopback port). */
@@ -92,7 +94,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
       lines,
       recording: { jitterMs: 200, segmentSeconds: opts.segmentSeconds ?? 300, ...(opts.lookbackMs !== undefined ? { lookbackMs: opts.lookbackMs } : {}) },
       ...(opts.pbxs ? { pbxs: opts.pbxs } : {}),
-      control: { listen: '127.0.0.1', port: 0, token: TEST_CONTROL_TOKEN },
+      control: { listen: '127.0.0.1', port: 0, token: TEST_CONTROL_TOKEN, ...(opts.controlClients ? { clients: opts.controlClients } : {}) },
       audit: { file: join(dir, 'audit.log') },
       storage: opts.storage ?? { kind: 'fs', dir: storeDir },
       spool: { dir: spoolDir, maxBytes: opts.spoolMaxBytes ?? 64 << 20, minFreeBytes: opts.spoolMinFreeBytes ?? 0 },
