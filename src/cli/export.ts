@@ -4,18 +4,20 @@
  */
 import { mkdirSync } from 'node:fs';
 import { exportCall, exportLeg, readRecordingBytes } from '../access/export.js';
+import { defaultReleaser, recordRelease } from '../access/releases.js';
 import { loadConfig } from '../config/load.js';
 import { loadDecryptionKey } from '../crypto/keys.js';
 import { silentLogger } from '../ops/log.js';
 import { openStore } from '../recording/pipeline.js';
 
 export const EXPORT_USAGE = `usage:
-  recgw export <object-key | file> --private-key FILE --out DIR [--config FILE] [--allow-incomplete]
-  recgw export --call CALL-ID --private-key FILE --out DIR [--config FILE] [--format wav|mp3] [--allow-incomplete]
+  recgw export <object-key | file> --private-key FILE --out DIR [--config FILE] [--allow-incomplete] [--by NAME] [--reason TEXT]
+  recgw export --call CALL-ID --private-key FILE --out DIR [--config FILE] [--format wav|mp3] [--allow-incomplete] [--by NAME] [--reason TEXT]
 
 The store is the one in the config (embedded defaults without --config). Every chunk is
 verified: a tampered or truncated recording is refused, naming the chunk; --allow-incomplete
-accepts one cut short by a crash.
+accepts one cut short by a crash. Every export is a release, recorded in the store first
+(who: --by, or your user name; why: --reason); one that cannot be recorded is not made.
 `;
 
 export interface ExportArgs {
@@ -26,12 +28,16 @@ export interface ExportArgs {
   readonly configFile?: string;
   readonly allowIncomplete: boolean;
   readonly format: 'wav' | 'mp3';
+  readonly by?: string;
+  readonly reason?: string;
 }
 
 export async function runExport(a: ExportArgs): Promise<number> {
   const config = loadConfig({ ...(a.configFile !== undefined ? { file: a.configFile } : {}), env: process.env });
   const store = await openStore(config.storage, silentLogger());
   const kdk = loadDecryptionKey(a.privateKey);
+  const record = await recordRelease(store, { by: a.by ?? defaultReleaser(), reason: a.reason ?? 'not given', tool: 'export', released: [a.callId ?? a.target ?? ''] });
+  process.stdout.write(`release recorded: ${record}\n`);
   mkdirSync(a.out, { recursive: true, mode: 0o700 });
   if (a.callId !== undefined) {
     const r = await exportCall(store, a.callId, kdk, a.out, { allowIncomplete: a.allowIncomplete, format: a.format });

@@ -8,6 +8,7 @@ import { parseCommandArgs, UsageError } from './args.js';
 import { runAudit } from './audit.js';
 import { runDemo } from './demo.js';
 import { EXPORT_USAGE, runExport } from './export.js';
+import { runFind } from './find.js';
 import { runKeys } from './keys.js';
 import { runLogs } from './logs.js';
 import { runStart } from './start.js';
@@ -23,6 +24,8 @@ commands:
                           make a recording key pair (the private key never needs to be
                           on the gateway); keys generate-symmetric --file FILE
   export ...              decrypt recordings to WAV/MP3 (recgw export --help)
+  find --number N ...     every call of one number, and copies of them, for a subject
+                          access request (recgw find --help)
   audit verify [FILE]     check the audit log's hash chain (every control action, opt-out,
                           hold, retention deletion and refused token is recorded there)
   logs [--call ID] [--line NAME] [--level warn] [--tail N] [--config FILE] [--token-file FILE]
@@ -44,8 +47,10 @@ async function main(argv: readonly string[]): Promise<number> {
       return runAudit(args);
     case 'logs':
       return runLogs(args);
+    case 'find':
+      return runFind(args);
     case 'export': {
-      const a = parseCommandArgs(args, { values: ['--private-key', '--out', '--format', '--call', '--config'], flags: ['--allow-incomplete', '--help'], positionals: 1 });
+      const a = parseCommandArgs(args, { values: ['--private-key', '--out', '--format', '--call', '--config', '--by', '--reason'], flags: ['--allow-incomplete', '--help'], positionals: 1 });
       if (a.flags.has('--help')) {
         process.stdout.write(EXPORT_USAGE);
         return 0;
@@ -58,7 +63,11 @@ async function main(argv: readonly string[]): Promise<number> {
       const [target] = a.positionals;
       const callId = a.values.get('--call');
       const configFile = a.values.get('--config');
+      const by = a.values.get('--by');
+      const reason = a.values.get('--reason');
       return runExport({
+        ...(by !== undefined ? { by } : {}),
+        ...(reason !== undefined ? { reason } : {}),
         ...(target !== undefined ? { target } : {}),
         ...(callId !== undefined ? { callId } : {}),
         ...(configFile !== undefined ? { configFile } : {}),

@@ -8,7 +8,7 @@ import type { Checker, Mapping, Path } from './check.js';
 import { DEFAULT_ANNOUNCEMENT, LINE_POLICY_DEFAULTS as D } from './defaults.js';
 import { asText, dialled, KEY, KEY_SEQUENCE, keys, sipUri, targetList } from './forms.js';
 // The store's key layout: a line's name is its recordings' folder.
-import { HOLD_FOLDER, keySafe } from '../recording/layout.js';
+import { keySafe, RESERVED_FOLDERS } from '../recording/layout.js';
 import { checkSchedule } from './validate-schedule.js';
 
 const MODES: readonly AnnouncementMode[] = ['early', 'answer'];
@@ -32,8 +32,8 @@ function checkLine(c: Checker, l: Mapping, path: Path, claims: Claims): LineConf
   const index = path[path.length - 1] as number;
   const { number, match } = checkNumber(c, l, path, claims);
   const name = c.string(l['name'], [...path, 'name']);
-  // The line's name is its recordings' folder in the store, and the holds have theirs there too.
-  if (keySafe(name) === HOLD_FOLDER) c.fail([...path, 'name'], `"${name}" is reserved: the store keeps its holds under ${HOLD_FOLDER}/; name the line otherwise`);
+  // The line's name is its recordings' folder in the store, and the holds and releases have theirs there too.
+  if (RESERVED_FOLDERS.includes(keySafe(name))) c.fail([...path, 'name'], `"${name}" is reserved: the store keeps ${keySafe(name)} in a folder of that name; name the line otherwise`);
   const target = sipUri(c, l['target'], [...path, 'target']);
   const { recordMode, schedule } = checkRecord(c, l, path);
   const record = recordMode !== 'never';

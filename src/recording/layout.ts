@@ -8,14 +8,16 @@
  *   <line>/<yyyy>/<mm>/<dd>/<call-id>/manifest.rec          (when the call ended)
  *   <line>/<yyyy>/<mm>/<dd>/<call-id>/manifest-start.rec    (when capture started)
  *   holds/<call-id>.json                                     (a hold on the call: retention/holds.ts)
+ *   releases/<time>-<id>.json                                (a copy released: access/releases.ts)
  *
- * so no line's key may be `holds`.
+ * so no line's key may be `holds` or `releases`.
  */
 import type { SegmentInfo } from './writer.js';
 
 export const HOLD_PREFIX = 'holds/';
-/** The folder of the holds, which no line's key may be. */
-export const HOLD_FOLDER = HOLD_PREFIX.slice(0, -1);
+export const RELEASE_PREFIX = 'releases/';
+/** Folders beside the lines' in the store, which no line's key may be. */
+export const RESERVED_FOLDERS: readonly string[] = [HOLD_PREFIX.slice(0, -1), RELEASE_PREFIX.slice(0, -1)];
 
 /** Line names are operator-chosen text: keep keys to a safe, portable alphabet. */
 export function keySafe(s: string): string {

@@ -1,0 +1,81 @@
+/**
+ * `recgw find`: every call of one number, for a subject access request, and
+ * with --out a copy of each, released on the record (see access/releases.ts).
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { exportCall } from '../access/export.js';
+import { findCalls, type FindQuery } from '../access/find.js';
+import { defaultReleaser, recordRelease } from '../access/releases.js';
+import { loadConfig } from '../config/load.js';
+import { loadDecryptionKey } from '../crypto/keys.js';
+import { silentLogger } from '../ops/log.js';
+import { openStore } from '../recording/pipeline.js';
+import { parseCommandArgs, UsageError } from './args.js';
+
+export const FIND_USAGE = `usage: recgw find --number NUMBER --private-key FILE [--config FILE]
+                  [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--line NAME]
+                  [--out DIR --reason TEXT [--by NAME] [--format wav|mp3]]
+
+  list every call to or from NUMBER (compared by digits, and by the last nine
+  where both have as many, so 07700 900123 and +44 7700 900123 are one), by
+  opening each call's encrypted manifest with the private key. With --out,
+  write a copy of each call there, one folder per call, after recording the
+  release (who, why, which calls) in the store; --reason is required then.
+`;
+
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+export async function runFind(args: readonly string[], out: { write(s: string): unknown } = process.stdout): Promise<number> {
+  const a = parseCommandArgs(args, { values: ['--number', '--private-key', '--config', '--from', '--to', '--line', '--out', '--reason', '--by', '--format'], flags: ['--help'] });
+  if (a.flags.has('--help')) {
+    out.write(FIND_USAGE);
+    return 0;
+  }
+  const number = a.values.get('--number');
+  const privateKey = a.values.get('--private-key');
+  if (number === undefined || privateKey === undefined) throw new UsageError(`find needs --number and --private-key\n\n${FIND_USAGE}`);
+  const query: { -readonly [K in keyof FindQuery]: FindQuery[K] } = { number };
+  for (const [option, field] of [['--from', 'from'], ['--to', 'to']] as const) {
+    const v = a.values.get(option);
+    if (v === undefined) continue;
+    if (!DAY.test(v)) throw new UsageError(`${option} is a day, YYYY-MM-DD`);
+    query[field] = v;
+  }
+  const line = a.values.get('--line');
+  if (line !== undefined) query.line = line;
+  const dir = a.values.get('--out');
+  const reason = a.values.get('--reason');
+  if (dir !== undefined && (reason === undefined || reason.trim() === '')) throw new UsageError("--out releases copies: give the --reason (the request's reference)");
+  const format = a.values.get('--format') ?? 'wav';
+  if (format !== 'wav' && format !== 'mp3') throw new UsageError('--format is wav or mp3');
+
+  const configFile = a.values.get('--config');
+  const config = loadConfig({ ...(configFile !== undefined ? { file: configFile } : {}), env: process.env });
+  const store = await openStore(config.storage, silentLogger());
+  const kdk = loadDecryptionKey(privateKey);
+  const r = await findCalls(store, kdk, query);
+  for (const f of r.found) {
+    const m = f.manifest;
+    out.write(`${m.startedAt}  ${f.folder}  line ${m.line}  ${m.direction}  ${m.callerNumber} -> ${m.calledNumber}  operator ${m.operator ?? 'unknown'}  (${f.matched.join(' and ')})${m.complete ? '' : '  INCOMPLETE'}\n`);
+  }
+  out.write(`${r.found.length} ${r.found.length === 1 ? 'call' : 'calls'} of ${number} in ${r.manifestsRead} read\n`);
+  for (const u of r.unreadable) out.write(`not read: ${u.key}: ${u.error}\n`);
+  if (dir === undefined || r.found.length === 0) return r.unreadable.length > 0 ? 1 : 0;
+
+  const released = r.found.map((f) => f.folder);
+  const record = await recordRelease(store, {
+    by: a.values.get('--by') ?? defaultReleaser(),
+    reason: reason ?? '',
+    tool: 'find',
+    released,
+    query: { number, ...(query.from !== undefined ? { from: query.from } : {}), ...(query.to !== undefined ? { to: query.to } : {}), ...(line !== undefined ? { line } : {}) },
+  });
+  out.write(`release recorded: ${record}\n`);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  for (const folder of released) {
+    const e = await exportCall(store, folder, kdk, join(dir, folder), { allowIncomplete: true, format });
+    out.write(`${folder}: ${e.legs.length} legs${e.mix ? ', stereo mix' : ''}${e.notes.length > 0 ? `; ${e.notes.join('; ')}` : ''}\n`);
+  }
+  return r.unreadable.length > 0 ? 1 : 0;
+}
