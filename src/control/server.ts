@@ -178,7 +178,7 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
     return opts.retention;
   }
 
-  function handleHold(req: IncomingMessage, res: ServerResponse, route: Route & { kind: 'hold' | 'release-hold' | 'sweep' }, caller: Caller): Promise<void> {
+  function handleRetention(req: IncomingMessage, res: ServerResponse, route: Route & { kind: 'hold' | 'release-hold' | 'sweep' }, caller: Caller): Promise<void> {
     switch (route.kind) {
       case 'hold':
         return audited(req, res, caller, { action: 'hold', callId: route.callId }, (b) => parseHoldBody(b, new Date()), async (body) => {
@@ -261,7 +261,7 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
         case 'hold':
         case 'release-hold':
         case 'sweep':
-          await handleHold(req, res, route, caller);
+          await handleRetention(req, res, route, caller);
           return;
         case 'logs':
           // A WebSocket upgrade never reaches here: it goes to the 'upgrade' handler.
@@ -329,7 +329,13 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
     const refuse = (err: ControlError, extra: Record<string, string> = {}): void => {
       socket.end(rawErrorResponse(err.status, err.message, err.code, extra));
     };
-    const url = new URL(req.url ?? '/', 'http://control');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://control');
+    } catch {
+      refuse(new ControlError('bad-request', 'malformed request target'));
+      return;
+    }
     const auth = checkToken(req.headers.authorization);
     if (auth.outcome !== 'ok') {
       stats.unauthorized++;
