@@ -10,3 +10,8 @@ export class RecgwError extends Error {
     this.code = code;
   }
 }
+
+/** What went wrong, in words, whatever was thrown. */
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -16,6 +16,7 @@ import type { SegmentWriter } from './recording/writer.js';
 import { EmbeddedSipEngine } from './sip/embedded/engine.js';
 import type { SipEngine } from './sip/engine.js';
 import { healthOf } from './ops/health.js';
+import { keySafe } from './recording/layout.js';
 import { Holds } from './retention/holds.js';
 import { RetentionService } from './retention/service.js';
 import { sweepExpired } from './retention/sweep.js';
@@ -73,7 +74,17 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions): P
         log: opts.log,
       });
       opened.push(() => sweeper.stop());
-      retention = { sweeper, service: new RetentionService({ store, holds, sweep: () => sweeper.run(), ...(opts.now ? { now: opts.now } : {}) }) };
+      const { spool } = pipeline;
+      const service = new RetentionService({
+        store,
+        holds,
+        sweep: () => sweeper.run(),
+        // The gateway is made below; nothing asks before the control API is up.
+        isActive: (callId) => [...gateway.activeCalls.keys()].some((id) => keySafe(id) === keySafe(callId)),
+        pendingInSpool: (callId) => spool.entries().filter((e) => keySafe(e.meta.callId) === keySafe(callId)).length,
+        ...(opts.now ? { now: opts.now } : {}),
+      });
+      retention = { sweeper, service };
     }
     const writer = opts.writer ?? pipeline?.writer;
     if (!writer) throw new Error('no segment writer');

@@ -15,6 +15,7 @@ import { keySafe } from '../recording/layout.js';
 import type { Manifest } from '../recording/manifest.js';
 import type { ObjectStore } from '../storage/store.js';
 import { openManifest } from './export.js';
+import { messageOf } from '../errors.js';
 
 export interface FindQuery {
   readonly number: string;
@@ -88,7 +89,7 @@ export async function findCalls(store: ObjectStore, kdk: KeyDecryptionKey, q: Fi
     try {
       manifest = openManifest(await bytesOf(await store.get(key)), kdk);
     } catch (err) {
-      unreadable.push({ key, error: err instanceof Error ? err.message : String(err) });
+      unreadable.push({ key, error: messageOf(err) });
       continue;
     }
     const matched: ('caller' | 'called')[] = [];

@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { userInfo } from 'node:os';
 import { RELEASE_PREFIX } from '../recording/layout.js';
 import type { ObjectStore } from '../storage/store.js';
+import { messageOf } from '../errors.js';
 
 export interface Release {
   /** ISO 8601, UTC. */
@@ -40,7 +41,7 @@ export async function recordRelease(store: ObjectStore, release: Omit<Release, '
   try {
     await store.put(key, Buffer.from(JSON.stringify(body)), { tags: { kind: 'release' }, contentType: 'application/json' });
   } catch (err) {
-    throw new Error(`the release could not be recorded in ${store.location}, so nothing was exported: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new Error(`the release could not be recorded in ${store.location}, so nothing was exported: ${messageOf(err)}`, { cause: err });
   }
   return key;
 }

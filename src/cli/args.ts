@@ -4,6 +4,7 @@
  * missing value or an option given twice is a UsageError (exit 2 with usage).
  */
 import { parseArgs } from 'node:util';
+import { messageOf } from '../errors.js';
 
 export class UsageError extends Error {}
 
@@ -25,7 +26,7 @@ export function parseCommandArgs(
   try {
     ({ tokens } = parseArgs({ args: [...args], options, strict: true, allowPositionals: (spec.positionals ?? 0) > 0, tokens: true }));
   } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
+    throw new UsageError(messageOf(err));
   }
   const values = new Map<string, string>();
   const flags = new Set<string>();

@@ -58,6 +58,7 @@ const ROUTE_ROLES: Readonly<Record<Route['kind'], readonly ControlRole[]>> = {
   hold: ['records'],
   'release-hold': ['records'],
   sweep: ['records'],
+  erase: ['records'],
 };
 
 export function mayTake(principal: Principal, route: Route['kind']): boolean {

@@ -114,6 +114,13 @@ export function parseActionBody(body: Buffer): ActionBody {
   return reason === undefined ? { by } : { by, reason };
 }
 
+/** An action that needs its reason (an erasure): `{ by, reason }`, the reason not blank. */
+export function parseReasonedBody(body: Buffer): ActionBody & { readonly reason: string } {
+  const parsed = parseActionBody(body);
+  if (parsed.reason === undefined || parsed.reason.trim() === '') throw new ControlError('bad-request', 'this action needs a "reason"');
+  return { by: parsed.by, reason: parsed.reason };
+}
+
 /** A hold needs its reason (a complaint or case reference); `until`, when given, is a date still to come. */
 export function parseHoldBody(body: Buffer, now: Date): HoldBody {
   const fields = fieldsOf(body, ['by', 'reason', 'until']);

@@ -14,6 +14,7 @@ import { RecgwError } from '../errors.js';
  * - `payload-too-large`: a body over the limit;
  * - `recording-not-found`: the store holds nothing of that call (a hold placed on a typo would keep nothing);
  * - `hold-not-found`: the call has no hold to release;
+ * - `held`, `call-active`, `not-uploaded`: an erasure refused (a hold, a call still up, segments still in the spool);
  * - `store-failed`: the recording store refused or could not be reached;
  * - `upgrade-required`: `/logs` asked for without a WebSocket upgrade;
  * - `too-many-followers`: the log stream has as many followers as it takes;
@@ -34,6 +35,9 @@ export const CONTROL_ERROR_STATUS = {
   'payload-too-large': 413,
   'recording-not-found': 404,
   'hold-not-found': 404,
+  held: 409,
+  'call-active': 409,
+  'not-uploaded': 409,
   'no-store': 501,
   'store-failed': 503,
   'too-many-followers': 503,

@@ -19,7 +19,8 @@ export type Route =
   | { readonly kind: 'hold'; readonly callId: string }
   | { readonly kind: 'release-hold'; readonly callId: string }
   | { readonly kind: 'sweep' }
-  | { readonly kind: 'logs' };
+  | { readonly kind: 'logs' }
+  | { readonly kind: 'erase'; readonly callId: string };
 
 export interface RouteMatch {
   readonly route: Route;
@@ -53,6 +54,7 @@ export function matchRoute(pathname: string): RouteMatch | undefined {
   if (first === 'health' && id === undefined) return { route: { kind: 'health' }, method: 'GET' };
   if (first === 'holds') return holdRoute(id, action);
   if (first === 'logs' && id === undefined) return { route: { kind: 'logs' }, method: 'GET' };
+  if (first === 'recordings') return id !== undefined && action === 'erase' ? { route: { kind: 'erase', callId: callIdOf(id) }, method: 'POST' } : undefined;
   if (first === 'retention') return id === 'sweep' && action === undefined ? { route: { kind: 'sweep' }, method: 'POST' } : undefined;
   if (first !== 'calls') return undefined;
   if (id === undefined) return { route: { kind: 'list' }, method: 'GET' };

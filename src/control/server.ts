@@ -14,7 +14,7 @@ import type { ControlRole } from '../config/types.js';
 import type { LogHub } from '../ops/log-hub.js';
 import type { Logger } from '../ops/log.js';
 import { bearerAuth, mayTake, type AuthOutcome, type Principal } from './auth.js';
-import { DEFAULT_BY, parseActionBody, parseHoldBody, readBody } from './body.js';
+import { DEFAULT_BY, parseActionBody, parseHoldBody, parseReasonedBody, readBody } from './body.js';
 import { ControlError, isControlError } from './errors.js';
 import { rawErrorResponse, sendError, sendJson } from './reply.js';
 import { LogStreams } from './logs.js';
@@ -178,7 +178,7 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
     return opts.retention;
   }
 
-  function handleRetention(req: IncomingMessage, res: ServerResponse, route: Route & { kind: 'hold' | 'release-hold' | 'sweep' }, caller: Caller): Promise<void> {
+  function handleRetention(req: IncomingMessage, res: ServerResponse, route: Route & { kind: 'hold' | 'release-hold' | 'sweep' | 'erase' }, caller: Caller): Promise<void> {
     switch (route.kind) {
       case 'hold':
         return audited(req, res, caller, { action: 'hold', callId: route.callId }, (b) => parseHoldBody(b, new Date()), async (body) => {
@@ -189,6 +189,12 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
         return audited(req, res, caller, { action: 'release-hold', callId: route.callId }, parseActionBody, async () => {
           const hold = await retention().release(route.callId);
           return { reply: { released: hold }, details: { held: hold.reason, placedBy: hold.by, placedAt: hold.placedAt } };
+        });
+      case 'erase':
+        // Erasing before retention ends is a decision someone answers for: it needs its reason.
+        return audited(req, res, caller, { action: 'erase', callId: route.callId }, parseReasonedBody, async () => {
+          const erased = await retention().erase(route.callId);
+          return { reply: { erased }, details: erased };
         });
       case 'sweep':
         return audited(req, res, caller, { action: 'retention-sweep' }, parseActionBody, async () => {
@@ -261,6 +267,7 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
         case 'hold':
         case 'release-hold':
         case 'sweep':
+        case 'erase':
           await handleRetention(req, res, route, caller);
           return;
         case 'logs':

@@ -57,6 +57,8 @@ export interface RetentionControl {
   place(callId: string, hold: HoldBody): Promise<{ hold: Hold; objects: number }>;
   /** Rejects with `hold-not-found`. */
   release(callId: string): Promise<Hold>;
+  /** Erases a finished call's recordings; rejects with `call-active`, `not-uploaded`, `held`, `recording-not-found` or `store-failed`. */
+  erase(callId: string): Promise<{ objects: number; deleted: number }>;
   /** Sweeps now (or joins the sweep under way). */
   sweep(): Promise<SweepReport>;
 }

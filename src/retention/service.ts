@@ -9,13 +9,19 @@ import type { HoldBody } from '../control/body.js';
 import { ControlError } from '../control/errors.js';
 import type { RetentionControl } from '../control/types.js';
 import { StorageError, type ObjectStore } from '../storage/store.js';
+import { deleteCall } from './delete-call.js';
 import type { Hold, Holds } from './holds.js';
 import type { SweepReport } from './sweep.js';
+import { messageOf } from '../errors.js';
 
 export interface RetentionServiceOptions {
   readonly store: ObjectStore;
   readonly holds: Holds;
   readonly sweep: () => Promise<SweepReport>;
+  /** Whether the call is still up: its recording is not finished, so it cannot be erased (opt-out is for that). */
+  readonly isActive: (callId: string) => boolean;
+  /** The call's segments still in the spool, not yet in the store: they would come back after an erasure. */
+  readonly pendingInSpool: (callId: string) => number;
   readonly now?: () => Date;
 }
 
@@ -67,6 +73,29 @@ export class RetentionService implements RetentionControl {
       if (err instanceof StorageError) throw new ControlError('store-failed', `the recording store failed: ${err.message}`, { cause: err });
       throw err;
     }
+  }
+
+  /**
+   * Erases a finished call's recordings before their retention ends (a
+   * recording made in error, a right-to-erasure request). Refused while the
+   * call is up, while the spool still holds part of it, and under a hold.
+   */
+  async erase(callId: string): Promise<{ objects: number; deleted: number }> {
+    if (this.opts.isActive(callId)) throw new ControlError('call-active', `call ${callId} is still up: opt it out instead`);
+    const pending = this.opts.pendingInSpool(callId);
+    if (pending > 0) throw new ControlError('not-uploaded', `${pending} ${pending === 1 ? 'segment' : 'segments'} of call ${callId} are still in the spool: erase once they are in the store`);
+    return this.storeCall(async () => {
+      const hold = await this.opts.holds.get(callId);
+      if (hold) throw new ControlError('held', `call ${callId} is held (${hold.reason}, by ${hold.by}): release the hold first`);
+      const keys = (await objectsOfCall(this.opts.store, callId)).map((o) => o.key);
+      if (keys.length === 0) throw new ControlError('recording-not-found', `no recordings of call ${callId} in the store`);
+      const { deleted, failure } = await deleteCall(this.opts.store, keys);
+      if (failure !== undefined) {
+        const why = messageOf(failure);
+        throw new ControlError('store-failed', `${deleted} of ${keys.length} objects erased; the store refused the rest: ${why}`, { cause: failure });
+      }
+      return { objects: keys.length, deleted };
+    });
   }
 
   sweep(): Promise<SweepReport> {

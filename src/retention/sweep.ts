@@ -18,7 +18,9 @@
 import type { AuditSink } from '../access/audit.js';
 import type { Logger } from '../ops/log.js';
 import { StorageError, type ObjectStore } from '../storage/store.js';
+import { deleteCall } from './delete-call.js';
 import { holdsAt, type Hold, type Holds } from './holds.js';
+import { messageOf } from '../errors.js';
 
 /** The shortest retention a line may have: a call younger than this cannot have expired, so it is not even looked at. */
 export const MIN_RETENTION_DAYS = 14;
@@ -65,12 +67,6 @@ function callOf(key: string): { prefix: string; folder: string; dayMs: number } 
   return { prefix: `${line}/${yyyy}/${mm}/${dd}/${folder}/`, folder, dayMs };
 }
 
-/** Manifests go last, the final one at the very end. */
-function deleteOrder(a: string, b: string): number {
-  const rank = (k: string): number => (k.endsWith('/manifest.rec') ? 2 : k.endsWith('/manifest-start.rec') ? 1 : 0);
-  return rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0);
-}
-
 interface Expiry {
   /** When the last object expires; undefined when one's tags cannot be read. */
   readonly at?: number;
@@ -98,7 +94,7 @@ export async function sweepExpired(opts: SweepOptions): Promise<SweepReport> {
     ({ holds, unreadable: unreadableHolds } = await opts.holds.all());
   } catch (err) {
     // Without the holds, any deletion might be of held evidence.
-    return finish(`holds could not be read: ${errorText(err)}`);
+    return finish(`holds could not be read: ${messageOf(err)}`);
   }
 
   /** The expiry of a call: the latest `started` + `retention` of its objects; stops at the first that has not expired. */
@@ -140,17 +136,7 @@ export async function sweepExpired(opts: SweepOptions): Promise<SweepReport> {
       log.info({ prefix, reason: hold?.reason, until: hold?.until }, 'expired recording kept by a hold');
       return true;
     }
-    let deleted = 0;
-    let failure: unknown;
-    for (const key of keys.sort(deleteOrder)) {
-      try {
-        await opts.store.delete(key);
-        deleted++;
-      } catch (err) {
-        failure = err;
-        break;
-      }
-    }
+    const { deleted, failure } = await deleteCall(opts.store, keys);
     counts.objectsDeleted += deleted;
     if (failure === undefined) counts.deleted++;
     else counts.failed++;
@@ -163,7 +149,7 @@ export async function sweepExpired(opts: SweepOptions): Promise<SweepReport> {
       expiredAt: new Date(expiry.at).toISOString(),
       objects: keys.length,
       deleted,
-      ...(failure !== undefined ? { error: errorText(failure) } : {}),
+      ...(failure !== undefined ? { error: messageOf(failure) } : {}),
     };
     if (failure !== undefined) log.warn({ callId: expiry.callId, ...details }, 'expired recording not (wholly) deleted: tried again at the next sweep');
     else log.info({ callId: expiry.callId, ...details }, 'expired recording deleted');
@@ -194,11 +180,7 @@ export async function sweepExpired(opts: SweepOptions): Promise<SweepReport> {
     }
     if (current && !(await settle(current.prefix, current.folder, current.keys))) return finish('the audit log could not be written');
   } catch (err) {
-    return finish(`the store failed: ${errorText(err)}`);
+    return finish(`the store failed: ${messageOf(err)}`);
   }
   return finish();
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

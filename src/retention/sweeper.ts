@@ -8,6 +8,7 @@ import { schedule, type ScheduledTask } from 'node-cron';
 import type { RetentionConfig } from '../config/types.js';
 import type { Logger } from '../ops/log.js';
 import type { SweepReport } from './sweep.js';
+import { messageOf } from '../errors.js';
 
 export interface RetentionSweeperOptions {
   readonly config: RetentionConfig;
@@ -65,7 +66,7 @@ export class RetentionSweeper {
       .catch((err: unknown): SweepReport => {
         const at = new Date().toISOString();
         this.opts.log.error({ err }, 'retention sweep failed');
-        const error = err instanceof Error ? err.message : String(err);
+        const error = messageOf(err);
         return { startedAt: at, finishedAt: at, examined: 0, deleted: 0, objectsDeleted: 0, held: 0, unreadable: 0, failed: 0, error };
       })
       .then((report) => {

@@ -18,6 +18,7 @@ import type { Readable } from 'node:stream';
 import { silentLogger, type Logger } from '../ops/log.js';
 import { DIR_MODE, FILE_MODE, isErrno, syncDir, tempPathFor, unlinkIfPresent, writeAll, writeFileAtomic } from './atomic.js';
 import { StorageError, type ObjectInfo, type ObjectStore, type PutOptions, type StoredObject } from './store.js';
+import { messageOf } from '../errors.js';
 
 const SIDECAR = '.meta.json';
 /** Leaves room for the sidecar suffix and the temp-file decoration within NAME_MAX (255). */
@@ -58,7 +59,7 @@ export function checkKey(key: string): string[] {
 
 function unavailable(what: string, err: unknown): StorageError {
   if (err instanceof StorageError) return err;
-  const detail = err instanceof Error ? err.message : String(err);
+  const detail = messageOf(err);
   return new StorageError('STORE_UNAVAILABLE', `${what}: ${detail}`, { cause: err });
 }
 

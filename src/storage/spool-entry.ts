@@ -11,7 +11,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { constants, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
-import { RecgwError } from '../errors.js';
+import { messageOf, RecgwError } from '../errors.js';
 import type { Logger } from '../ops/log.js';
 import { FILE_MODE, isErrno, syncDir, unlinkIfPresent, writeAll, writeFileAtomic } from './atomic.js';
 import { SpoolTail, type TailOptions, type TailSource } from './spool-tail.js';
@@ -200,7 +200,7 @@ export class SpoolFile implements SpoolEntry, TailSource {
   private fail(what: string, err: unknown): void {
     if (this.failure) return;
     const code = isErrno(err, 'ENOSPC', 'EDQUOT') ? 'SPOOL_FULL' : 'SPOOL_CORRUPT';
-    const detail = err instanceof Error ? err.message : String(err);
+    const detail = messageOf(err);
     this.failure = err instanceof StorageError ? err : new StorageError(code, `spool entry ${this.id}: ${what}: ${detail}`, { cause: err });
     // Queued, or in the write that failed: what never reached the disk no longer counts toward the spool's size.
     const lost = this.appended - this.written;

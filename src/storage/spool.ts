@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { mkdir, open, readdir, readFile, stat, statfs } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { RecgwError } from '../errors.js';
+import { messageOf, RecgwError } from '../errors.js';
 import { TypedEmitter } from '../ops/emitter.js';
 import { silentLogger, type Logger } from '../ops/log.js';
 import { DIR_MODE, FILE_MODE, isErrno, tempPathFor, unlinkIfPresent, writeAll } from './atomic.js';
@@ -170,7 +170,7 @@ export class Spool extends TypedEmitter<SpoolEvents> {
     if (this.writeFault || this.state === 'closed') return;
     this.writeFault = {
       code: (err as NodeJS.ErrnoException | undefined)?.code ?? 'EIO',
-      message: err instanceof Error ? err.message : String(err),
+      message: messageOf(err),
       since: new Date(),
     };
     this.log.error({ err, dir: this.dir }, 'spool cannot write: recorded lines apply onRecordingFailure until it can');

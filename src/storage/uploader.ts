@@ -26,6 +26,7 @@ import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js
 import { digestFile, DigestStream, type Digest } from './digest.js';
 import type { Spool, SpoolEntry } from './spool.js';
 import { StorageError, type ObjectStore, type StoredObject } from './store.js';
+import { messageOf } from '../errors.js';
 
 /**
  * A live entry is read 32 KiB at a time (about 4 s of one leg, eight sealed
@@ -94,7 +95,7 @@ interface Job {
 
 function asStorageError(err: unknown): StorageError {
   if (err instanceof StorageError) return err;
-  const detail = err instanceof Error ? err.message : String(err);
+  const detail = messageOf(err);
   return new StorageError('STORE_UNAVAILABLE', detail, { cause: err });
 }
 

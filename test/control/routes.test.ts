@@ -226,6 +226,7 @@ test('a sweep that outlasts the wait is answered 202 and runs on; one that ends 
     holds: () => Promise.resolve([]),
     place: () => Promise.reject(new Error('not in this test')),
     release: () => Promise.reject(new Error('not in this test')),
+    erase: () => Promise.reject(new Error('not in this test')),
     sweep: () => new Promise((resolve) => (finish = resolve)),
   };
   const h = await startHarness(t, { retention, sweepWaitMs: 50 });

@@ -12,7 +12,7 @@ import type { SweepReport } from '../../src/retention/sweep.js';
 import type { RetentionView } from '../../src/retention/sweeper.js';
 import { FsStore } from '../../src/storage/fs.js';
 import { startCall } from '../helpers/calls.js';
-import { controlApi, startTestGateway } from '../helpers/gateway.js';
+import { controlApi, startTestGateway, type ApiReply } from '../helpers/gateway.js';
 
 const DAY = 86_400_000;
 
@@ -108,4 +108,52 @@ test('the schedule runs the sweep by itself, and /health shows when it ran and w
   assert.equal(view?.sweep, '* * * * * *');
   assert.ok(view?.nextRun !== undefined && Date.parse(view.nextRun) > Date.parse(view.last?.startedAt ?? ''));
   assert.equal(view?.last?.error, undefined);
+});
+
+test('erasing a call before its retention ends: only a records token, never while the call is up or held, always with a reason, audited', async (t) => {
+  const gw = await startTestGateway({
+    pipeline: true,
+    retention: { sweep: 'off' },
+    controlClients: [
+      { name: 'records-office', role: 'records', token: 'records-token-0123456789' },
+      { name: 'agent-desktop', role: 'operator', token: 'desk-token-0123456789' },
+    ],
+  });
+  t.after(() => gw.stop());
+  const records = { token: 'records-token-0123456789' };
+  const started = await startCall(t, gw, { agent: { scenario: 'agent.xml' }, caller: { scenario: 'caller.xml', pauseMs: 3000 } });
+  started.finished.catch(() => undefined);
+  const call = await started.call;
+  const erase = (body: unknown, opts: { token: string } = records): Promise<ApiReply> => controlApi(gw, 'POST', `/recordings/${encodeURIComponent(call.id)}/erase`, { ...opts, body });
+
+  const live = await erase({ by: 'records', reason: 'recorded in error' });
+  assert.equal(live.status, 409);
+  assert.equal((live.body['error'] as { code: string }).code, 'call-active');
+  await started.finished;
+  assert.equal(await gw.running.pipeline?.uploader.drain(20_000), true);
+  const store = new FsStore({ dir: gw.storeDir });
+  assert.equal((await keysOf(store)).length, 4);
+
+  assert.equal((await erase({ by: 'agent7', reason: 'mine' }, { token: 'desk-token-0123456789' })).status, 403, 'an operator cannot erase');
+  assert.equal((await erase({ by: 'records' })).status, 400, 'an erasure needs its reason');
+  await controlApi(gw, 'POST', `/holds/${encodeURIComponent(call.id)}`, { ...records, body: { by: 'records', reason: 'complaint C-9' } });
+  const held = await erase({ by: 'records', reason: 'recorded in error' });
+  assert.equal(held.status, 409);
+  assert.match((held.body['error'] as { message: string }).message, /held \(complaint C-9, by records\)/);
+  await controlApi(gw, 'POST', `/holds/${encodeURIComponent(call.id)}/release`, { ...records, body: { by: 'records' } });
+
+  const erased = await erase({ by: 'records', reason: 'erasure request E-12' });
+  assert.equal(erased.status, 200, JSON.stringify(erased.body));
+  assert.deepEqual(erased.body['erased'], { objects: 4, deleted: 4 });
+  assert.deepEqual(await keysOf(store), []);
+  assert.equal((await erase({ by: 'records', reason: 'again' })).status, 404);
+
+  const audit = (await readFile(gw.auditFile, 'utf8'))
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as AuditRecord)
+    .filter((r) => r.action === 'erase' && r.outcome === 'ok');
+  assert.equal(audit.length, 1);
+  assert.equal(audit[0]?.callId, call.id);
+  assert.deepEqual([audit[0]?.details?.['client'], audit[0]?.details?.['reason'], audit[0]?.details?.['deleted']], ['records-office', 'erasure request E-12', 4]);
 });

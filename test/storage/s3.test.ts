@@ -350,7 +350,7 @@ test('retention with Object Lock: a hold sets the legal hold on every object of 
   const audited: AuditEntry[] = [];
   const audit: AuditSink = { append: (e) => Promise.resolve(audited.push(e)) };
   const holds = new Holds(s);
-  const service = new RetentionService({ store: s, holds, sweep: () => sweepExpired({ store: s, holds, audit, log: silentLogger() }) });
+  const service = new RetentionService({ store: s, holds, sweep: () => sweepExpired({ store: s, holds, audit, log: silentLogger() }), isActive: () => false, pendingInSpool: () => 0 });
   const legalHold = async (key: string): Promise<string | undefined> =>
     (await raw.send(new GetObjectLegalHoldCommand({ Bucket: LOCKED, Key: `retention/${key}` }))).LegalHold?.Status;
 
