@@ -37,7 +37,7 @@ export class RetentionService implements RetentionControl {
    * store's own legal hold (S3 Object Lock) follows on each object, so that
    * a lifecycle rule keeps it too.
    */
-  async place(callId: string, body: HoldBody): Promise<{ hold: Hold; objects: number }> {
+  async place(callId: string, body: HoldBody): Promise<{ hold: Hold; objects: number; note?: string }> {
     return this.storeCall(async () => {
       const objects = await objectsOfCall(this.opts.store, callId);
       if (objects.length === 0) throw new ControlError('recording-not-found', `no recordings of call ${callId} in the store`);
@@ -49,8 +49,14 @@ export class RetentionService implements RetentionControl {
         ...(body.until !== undefined ? { until: body.until } : {}),
       };
       await this.opts.holds.place(hold);
-      for (const o of objects) await this.opts.store.legalHold?.(o.key, true);
-      return { hold, objects: objects.length };
+      let locked = false;
+      for (const o of objects) locked = (await this.opts.store.legalHold?.(o.key, true)) === true || locked;
+      // What reaches the store later is kept by the hold record, which the sweep honours; a lifecycle rule knows only legal holds.
+      const later = this.opts.isActive(callId) || this.opts.pendingInSpool(callId) > 0;
+      const note = later && locked
+        ? 'part of the call is not in the store yet: the hold keeps it from the sweep, but only what is stored now has a legal hold; place the hold again once the call has ended and its segments are stored'
+        : undefined;
+      return { hold, objects: objects.length, ...(note !== undefined ? { note } : {}) };
     });
   }
 
