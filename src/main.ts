@@ -18,7 +18,7 @@ import type { SipEngine } from './sip/engine.js';
 import { healthOf } from './ops/health.js';
 import { keySafe } from './recording/layout.js';
 import { Holds } from './retention/holds.js';
-import { RetentionService } from './retention/service.js';
+import { legalHoldOnUpload, RetentionService } from './retention/service.js';
 import { sweepExpired } from './retention/sweep.js';
 import { RetentionSweeper } from './retention/sweeper.js';
 
@@ -85,6 +85,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions): P
         ...(opts.now ? { now: opts.now } : {}),
       });
       retention = { sweeper, service };
+      if (config.storage.kind === 's3' && config.storage.objectLock) pipeline.uploader.on('uploaded', legalHoldOnUpload(store, holds, opts.log));
     }
     const writer = opts.writer ?? pipeline?.writer;
     if (!writer) throw new Error('no segment writer');

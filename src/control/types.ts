@@ -54,8 +54,7 @@ export interface CaptureControl {
 export interface RetentionControl {
   holds(): Promise<Hold[]>;
   /** Rejects with `recording-not-found` when the store holds nothing of the call. */
-  /** `note` says what the hold does not cover yet (segments not stored, under S3 Object Lock). */
-  place(callId: string, hold: HoldBody): Promise<{ hold: Hold; objects: number; note?: string }>;
+  place(callId: string, hold: HoldBody): Promise<{ hold: Hold; objects: number }>;
   /** Rejects with `hold-not-found`. */
   release(callId: string): Promise<Hold>;
   /** Erases a finished call's recordings; rejects with `call-active`, `not-uploaded`, `held`, `recording-not-found` or `store-failed`. */

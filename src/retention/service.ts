@@ -10,6 +10,7 @@ import { ControlError } from '../control/errors.js';
 import type { RetentionControl } from '../control/types.js';
 import { StorageError, type ObjectStore } from '../storage/store.js';
 import { deleteCall } from './delete-call.js';
+import type { Logger } from '../ops/log.js';
 import type { Hold, Holds } from './holds.js';
 import type { SweepReport } from './sweep.js';
 import { messageOf } from '../errors.js';
@@ -33,14 +34,16 @@ export class RetentionService implements RetentionControl {
   }
 
   /**
-   * The hold record goes first: from then on the sweep keeps the call. The
-   * store's own legal hold (S3 Object Lock) follows on each object, so that
-   * a lifecycle rule keeps it too.
+   * The hold record goes first: from then on the sweep keeps the call, and
+   * the uploader sets the legal hold on whatever of it is stored later
+   * (`legalHoldOnUpload`). The objects are listed again after it, so that
+   * none stored in between goes without one (S3 Object Lock), and a
+   * lifecycle rule keeps them too.
    */
-  async place(callId: string, body: HoldBody): Promise<{ hold: Hold; objects: number; note?: string }> {
+  async place(callId: string, body: HoldBody): Promise<{ hold: Hold; objects: number }> {
     return this.storeCall(async () => {
-      const objects = await objectsOfCall(this.opts.store, callId);
-      if (objects.length === 0) throw new ControlError('recording-not-found', `no recordings of call ${callId} in the store`);
+      const found = await objectsOfCall(this.opts.store, callId);
+      if (found.length === 0) throw new ControlError('recording-not-found', `no recordings of call ${callId} in the store`);
       const hold: Hold = {
         callId,
         reason: body.reason,
@@ -49,14 +52,9 @@ export class RetentionService implements RetentionControl {
         ...(body.until !== undefined ? { until: body.until } : {}),
       };
       await this.opts.holds.place(hold);
-      let locked = false;
-      for (const o of objects) locked = (await this.opts.store.legalHold?.(o.key, true)) === true || locked;
-      // What reaches the store later is kept by the hold record, which the sweep honours; a lifecycle rule knows only legal holds.
-      const later = this.opts.isActive(callId) || this.opts.pendingInSpool(callId) > 0;
-      const note = later && locked
-        ? 'part of the call is not in the store yet: the hold keeps it from the sweep, but only what is stored now has a legal hold; place the hold again once the call has ended and its segments are stored'
-        : undefined;
-      return { hold, objects: objects.length, ...(note !== undefined ? { note } : {}) };
+      const objects = this.opts.store.legalHold ? await objectsOfCall(this.opts.store, callId) : found;
+      for (const o of objects) await this.opts.store.legalHold?.(o.key, true);
+      return { hold, objects: objects.length };
     });
   }
 
@@ -107,4 +105,23 @@ export class RetentionService implements RetentionControl {
   sweep(): Promise<SweepReport> {
     return this.opts.sweep();
   }
+}
+
+/**
+ * For the uploader's `uploaded` event, where the store keeps legal holds: an
+ * object of a held call stored after the hold was placed (a call still
+ * running, a spool catching up after an outage) gets the legal hold too.
+ */
+export function legalHoldOnUpload(store: ObjectStore, holds: Holds, log: Logger): (e: { readonly key: string }) => void {
+  return ({ key }) => {
+    const folder = key.split('/')[4];
+    if (folder === undefined || !store.legalHold) return;
+    const hold = store.legalHold.bind(store);
+    holds
+      .get(folder)
+      .then(async (held) => {
+        if (held) await hold(key, true);
+      })
+      .catch((err: unknown) => log.warn({ err, key }, 'legal hold not set on a held call\'s new object: the hold record still keeps it from the sweep; place the hold again'));
+  };
 }

@@ -231,15 +231,14 @@ export class S3Store implements ObjectStore {
   }
 
   /** Without Object Lock the bucket has no legal holds: a no-op, and the recording is kept by the hold record alone. */
-  async legalHold(key: string, on: boolean): Promise<boolean> {
-    if (!this.opts.objectLock) return false;
+  async legalHold(key: string, on: boolean): Promise<void> {
+    if (!this.opts.objectLock) return;
     const objectKey = this.objectKey(key);
     try {
       // A delete marker holds no data and takes no legal hold.
       for (const versionId of await versionsOf(this.client, this.bucket, objectKey, { markers: false })) {
         await this.client.send(new PutObjectLegalHoldCommand({ Bucket: this.bucket, Key: objectKey, VersionId: versionId, LegalHold: { Status: on ? 'ON' : 'OFF' } }));
       }
-      return true;
     } catch (err) {
       throw storageErrorOf(err, `legal hold ${on ? 'on' : 'off'} ${key}`);
     }

@@ -65,10 +65,9 @@ export interface ObjectStore {
   /**
    * Sets or clears the store's own legal hold on every version of an object,
    * where it has one (S3 Object Lock): while set, nothing deletes the object,
-   * a lifecycle rule included. False when this store (an S3 bucket without
-   * Object Lock) keeps none; absent: the store has no such thing.
+   * a lifecycle rule included. Absent: the store has no such thing.
    */
-  legalHold?(key: string, on: boolean): Promise<boolean>;
+  legalHold?(key: string, on: boolean): Promise<void>;
 }
 
 export type StorageErrorCode = 'STORE_UNAVAILABLE' | 'STORE_REJECTED' | 'NOT_FOUND' | 'VERIFY_FAILED' | 'SPOOL_FULL' | 'SPOOL_CORRUPT';
