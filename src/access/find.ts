@@ -11,7 +11,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { KeyDecryptionKey } from '../crypto/keys.js';
-import { keySafe } from '../recording/layout.js';
+import { keySafe, parseRecordingKey } from '../recording/layout.js';
 import type { Manifest } from '../recording/manifest.js';
 import type { ObjectStore } from '../storage/store.js';
 import { openManifest } from './export.js';
@@ -61,30 +61,23 @@ async function bytesOf(stream: Readable): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
-/** `<line>/<yyyy>/<mm>/<dd>/<call>/manifest[-start].rec`, split; undefined for any other key. */
-function manifestPath(key: string): { line: string; day: string; folder: string; final: boolean } | undefined {
-  const m = /^([^/]+)\/(\d{4})\/(\d{2})\/(\d{2})\/([^/]+)\/manifest(-start)?\.rec$/.exec(key);
-  if (!m) return undefined;
-  return { line: m[1] ?? '', day: `${m[2] ?? ''}-${m[3] ?? ''}-${m[4] ?? ''}`, folder: m[5] ?? '', final: m[6] === undefined };
-}
-
 export async function findCalls(store: ObjectStore, kdk: KeyDecryptionKey, q: FindQuery): Promise<FindResult> {
   if (digitsOf(q.number) === '') throw new Error(`"${q.number}" holds no digits to search for`);
   const line = q.line !== undefined ? keySafe(q.line) : undefined;
   // The final manifest where there is one; the start manifest of a call that never ended (a crash).
-  const manifests = new Map<string, { key: string; final: boolean }>();
+  const manifests = new Map<string, { key: string; folder: string; final: boolean }>();
   for await (const o of store.list('')) {
-    const p = manifestPath(o.key);
-    if (!p) continue;
-    if (line !== undefined && p.line !== line) continue;
-    if ((q.from !== undefined && p.day < q.from) || (q.to !== undefined && p.day > q.to)) continue;
-    const call = o.key.slice(0, o.key.lastIndexOf('/'));
-    const known = manifests.get(call);
-    if (!known || (p.final && !known.final)) manifests.set(call, { key: o.key, final: p.final });
+    const k = parseRecordingKey(o.key);
+    if (!k || (k.name !== 'manifest.rec' && k.name !== 'manifest-start.rec')) continue;
+    if (line !== undefined && k.line !== line) continue;
+    if ((q.from !== undefined && k.day < q.from) || (q.to !== undefined && k.day > q.to)) continue;
+    const final = k.name === 'manifest.rec';
+    const known = manifests.get(k.prefix);
+    if (!known || (final && !known.final)) manifests.set(k.prefix, { key: o.key, folder: k.folder, final });
   }
   const found: FoundCall[] = [];
   const unreadable: { key: string; error: string }[] = [];
-  for (const [call, { key }] of manifests) {
+  for (const { key, folder } of manifests.values()) {
     let manifest: Manifest;
     try {
       manifest = openManifest(await bytesOf(await store.get(key)), kdk);
@@ -95,7 +88,7 @@ export async function findCalls(store: ObjectStore, kdk: KeyDecryptionKey, q: Fi
     const matched: ('caller' | 'called')[] = [];
     if (sameNumber(manifest.callerNumber, q.number)) matched.push('caller');
     if (sameNumber(manifest.calledNumber, q.number)) matched.push('called');
-    if (matched.length > 0) found.push({ folder: call.slice(call.lastIndexOf('/') + 1), manifest, matched });
+    if (matched.length > 0) found.push({ folder, manifest, matched });
   }
   found.sort((a, b) => (a.manifest.startedAt < b.manifest.startedAt ? -1 : a.manifest.startedAt > b.manifest.startedAt ? 1 : 0));
   return { found, manifestsRead: manifests.size, unreadable };

@@ -37,6 +37,29 @@ export function manifestKey(line: string, callId: string, callStartedAt: Date, s
   return `${callPrefix(line, callId, callStartedAt)}${stage === 'final' ? 'manifest.rec' : 'manifest-start.rec'}`;
 }
 
+/** A recording's key taken apart: the inverse of `objectKey` and `manifestKey`. */
+export interface RecordingKey {
+  readonly line: string;
+  /** The UTC day the call started, `yyyy-mm-dd`. */
+  readonly day: string;
+  /** The call's folder: its id, key-safe. */
+  readonly folder: string;
+  /** `<line>/<yyyy>/<mm>/<dd>/<call>/`: every object of the call starts with it. */
+  readonly prefix: string;
+  /** The object's own name: `caller-1.rec`, `manifest.rec`, `manifest-start.rec`. */
+  readonly name: string;
+}
+
+const RECORDING_KEY = /^(([^/]+)\/(\d{4})\/(\d{2})\/(\d{2})\/([^/]+)\/)([^/]+)$/;
+
+/** Undefined for a key outside the recordings' layout (holds, releases, strays). */
+export function parseRecordingKey(key: string): RecordingKey | undefined {
+  const m = RECORDING_KEY.exec(key);
+  if (!m) return undefined;
+  const [, prefix = '', line = '', yyyy = '', mm = '', dd = '', folder = '', name = ''] = m;
+  return { line, day: `${yyyy}-${mm}-${dd}`, folder, prefix, name };
+}
+
 /** S3 allows letters, digits, spaces and + - = . _ : / @ in tag values. */
 function tagValue(s: string): string {
   return s.replace(/[^A-Za-z0-9 +\-=._:/@]/g, '_').slice(0, 256);

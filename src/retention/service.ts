@@ -8,6 +8,7 @@ import { objectsOfCall } from '../access/export.js';
 import type { HoldBody } from '../control/body.js';
 import { ControlError } from '../control/errors.js';
 import type { RetentionControl } from '../control/types.js';
+import { parseRecordingKey } from '../recording/layout.js';
 import { StorageError, type ObjectStore } from '../storage/store.js';
 import { deleteCall } from './delete-call.js';
 import type { Logger } from '../ops/log.js';
@@ -114,7 +115,7 @@ export class RetentionService implements RetentionControl {
  */
 export function legalHoldOnUpload(store: ObjectStore, holds: Holds, log: Logger): (e: { readonly key: string }) => void {
   return ({ key }) => {
-    const folder = key.split('/')[4];
+    const folder = parseRecordingKey(key)?.folder;
     if (folder === undefined || !store.legalHold) return;
     const hold = store.legalHold.bind(store);
     holds

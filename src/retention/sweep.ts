@@ -17,6 +17,7 @@
  */
 import type { AuditSink } from '../access/audit.js';
 import type { Logger } from '../ops/log.js';
+import { parseRecordingKey } from '../recording/layout.js';
 import { StorageError, type ObjectStore } from '../storage/store.js';
 import { deleteCall } from './delete-call.js';
 import { holdsAt, type Hold, type Holds } from './holds.js';
@@ -54,17 +55,6 @@ export interface SweepOptions {
   readonly now?: () => Date;
   /** Stops the sweep between calls (the gateway is stopping). */
   readonly signal?: AbortSignal;
-}
-
-/** `<line>/<yyyy>/<mm>/<dd>/<call>/`, and the UTC day the call started, for a recording's key; undefined for any other key. */
-function callOf(key: string): { prefix: string; folder: string; dayMs: number } | undefined {
-  const parts = key.split('/');
-  if (parts.length !== 6) return undefined;
-  const [line, yyyy, mm, dd, folder] = parts as [string, string, string, string, string, string];
-  if (!/^\d{4}$/.test(yyyy) || !/^\d{2}$/.test(mm) || !/^\d{2}$/.test(dd)) return undefined;
-  const dayMs = Date.UTC(Number(yyyy), Number(mm) - 1, Number(dd));
-  if (Number.isNaN(dayMs)) return undefined;
-  return { prefix: `${line}/${yyyy}/${mm}/${dd}/${folder}/`, folder, dayMs };
 }
 
 interface Expiry {
@@ -167,7 +157,7 @@ export async function sweepExpired(opts: SweepOptions): Promise<SweepReport> {
   const cutoff = now.getTime() - MIN_RETENTION_DAYS * DAY_MS;
   try {
     for await (const o of opts.store.list('')) {
-      const call = callOf(o.key);
+      const call = parseRecordingKey(o.key);
       if (!call) continue;
       if (current?.prefix === call.prefix) {
         current.keys.push(o.key);
@@ -176,7 +166,7 @@ export async function sweepExpired(opts: SweepOptions): Promise<SweepReport> {
       if (current && !(await settle(current.prefix, current.folder, current.keys))) return finish('the audit log could not be written');
       if (opts.signal?.aborted) return finish('stopped');
       // A call whose whole UTC day is younger than the shortest retention cannot have expired.
-      current = call.dayMs + DAY_MS <= cutoff ? { prefix: call.prefix, folder: call.folder, keys: [o.key] } : undefined;
+      current = Date.parse(call.day) + DAY_MS <= cutoff ? { prefix: call.prefix, folder: call.folder, keys: [o.key] } : undefined;
     }
     if (current && !(await settle(current.prefix, current.folder, current.keys))) return finish('the audit log could not be written');
   } catch (err) {
