@@ -38,7 +38,8 @@ export interface ExportedCall {
   readonly notes: readonly string[];
 }
 
-async function streamToBuffer(stream: Readable): Promise<Buffer> {
+/** The whole of a store object's stream. */
+export async function streamToBuffer(stream: Readable): Promise<Buffer> {
   const parts: Buffer[] = [];
   for await (const chunk of stream) parts.push(chunk as Buffer);
   return Buffer.concat(parts);

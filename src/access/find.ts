@@ -9,12 +9,11 @@
  * 447700900123 are one number. A search casts wide on purpose: the officer
  * reviews what it lists before anything is released.
  */
-import type { Readable } from 'node:stream';
 import type { KeyDecryptionKey } from '../crypto/keys.js';
 import { keySafe, parseRecordingKey } from '../recording/layout.js';
 import type { Manifest } from '../recording/manifest.js';
 import type { ObjectStore } from '../storage/store.js';
-import { openManifest } from './export.js';
+import { openManifest, streamToBuffer } from './export.js';
 import { messageOf } from '../errors.js';
 
 export interface FindQuery {
@@ -55,12 +54,6 @@ export function sameNumber(a: string, b: string): boolean {
   return x.length >= TAIL && y.length >= TAIL && x.slice(-TAIL) === y.slice(-TAIL);
 }
 
-async function bytesOf(stream: Readable): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const chunk of stream) parts.push(chunk as Buffer);
-  return Buffer.concat(parts);
-}
-
 export async function findCalls(store: ObjectStore, kdk: KeyDecryptionKey, q: FindQuery): Promise<FindResult> {
   if (digitsOf(q.number) === '') throw new Error(`"${q.number}" holds no digits to search for`);
   const line = q.line !== undefined ? keySafe(q.line) : undefined;
@@ -80,7 +73,7 @@ export async function findCalls(store: ObjectStore, kdk: KeyDecryptionKey, q: Fi
   for (const { key, folder } of manifests.values()) {
     let manifest: Manifest;
     try {
-      manifest = openManifest(await bytesOf(await store.get(key)), kdk);
+      manifest = openManifest(await streamToBuffer(await store.get(key)), kdk);
     } catch (err) {
       unreadable.push({ key, error: messageOf(err) });
       continue;

@@ -10,7 +10,7 @@ function rank(key: string): number {
   return key.endsWith('/manifest.rec') ? 2 : key.endsWith('/manifest-start.rec') ? 1 : 0;
 }
 
-export function deleteOrder(a: string, b: string): number {
+function deleteOrder(a: string, b: string): number {
   return rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0);
 }
 

@@ -8,6 +8,7 @@
  * the retention sweep finds it from the folder name alone. `holds` is
  * therefore no line's key (the config refuses such a line name).
  */
+import { streamToBuffer } from '../access/export.js';
 import { HOLD_PREFIX, keySafe } from '../recording/layout.js';
 import { StorageError, type ObjectStore } from '../storage/store.js';
 
@@ -50,12 +51,6 @@ function parseHold(key: string, text: string): Hold {
   return v as Hold;
 }
 
-async function readAll(stream: AsyncIterable<unknown>): Promise<string> {
-  const parts: Buffer[] = [];
-  for await (const chunk of stream) parts.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
-  return Buffer.concat(parts).toString('utf8');
-}
-
 export class Holds {
   constructor(private readonly store: ObjectStore) {}
 
@@ -68,7 +63,7 @@ export class Holds {
   async get(callId: string): Promise<Hold | null> {
     const key = holdKey(callId);
     try {
-      return parseHold(key, await readAll(await this.store.get(key)));
+      return parseHold(key, (await streamToBuffer(await this.store.get(key))).toString('utf8'));
     } catch (err) {
       if (err instanceof StorageError && err.code === 'NOT_FOUND') return null;
       throw err;
@@ -95,7 +90,7 @@ export class Holds {
       if (name.includes('/') || !name.endsWith('.json')) continue;
       const folder = name.slice(0, -'.json'.length);
       try {
-        holds.set(folder, parseHold(o.key, await readAll(await this.store.get(o.key))));
+        holds.set(folder, parseHold(o.key, (await streamToBuffer(await this.store.get(o.key))).toString('utf8')));
       } catch (err) {
         if (err instanceof StorageError && err.code === 'NOT_FOUND') continue; // released meanwhile
         if (!(err instanceof StorageError && err.code === 'STORE_REJECTED')) throw err;
