@@ -4,7 +4,7 @@
  * removed. Exit 0 when whole, 1 naming the first broken line.
  */
 import { verifyAuditLog } from '../access/audit.js';
-import { loadConfig } from '../config/load.js';
+import { loadCommandConfig } from '../config/load.js';
 import { parseCommandArgs, UsageError } from './args.js';
 
 export const AUDIT_USAGE = `usage: recgw audit verify [FILE] [--config FILE]
@@ -24,7 +24,7 @@ export async function runAudit(args: readonly string[], out: { write(s: string):
   const a = parseCommandArgs(rest, { values: ['--config'], positionals: 1 });
   const [given] = a.positionals;
   const configFile = a.values.get('--config');
-  const file = given ?? loadConfig({ ...(configFile !== undefined ? { file: configFile } : {}), env: process.env }).audit.file;
+  const file = given ?? loadCommandConfig(configFile).audit.file;
   const r = await verifyAuditLog(file);
   if (r.ok) {
     out.write(`${file}: ${r.records} records, chain intact\n`);

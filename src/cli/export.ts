@@ -5,7 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { exportCall, exportLeg, readRecordingBytes } from '../access/export.js';
 import { defaultReleaser, recordRelease } from '../access/releases.js';
-import { loadConfig } from '../config/load.js';
+import { loadCommandConfig } from '../config/load.js';
 import { loadDecryptionKey } from '../crypto/keys.js';
 import { silentLogger } from '../ops/log.js';
 import { openStore } from '../recording/pipeline.js';
@@ -33,7 +33,7 @@ export interface ExportArgs {
 }
 
 export async function runExport(a: ExportArgs): Promise<number> {
-  const config = loadConfig({ ...(a.configFile !== undefined ? { file: a.configFile } : {}), env: process.env });
+  const config = loadCommandConfig(a.configFile);
   const store = await openStore(config.storage, silentLogger());
   const kdk = loadDecryptionKey(a.privateKey);
   const record = await recordRelease(store, { by: a.by ?? defaultReleaser(), reason: a.reason ?? 'not given', tool: 'export', released: [a.callId ?? a.target ?? ''] });

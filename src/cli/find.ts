@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { exportCall } from '../access/export.js';
 import { findCalls, type FindQuery } from '../access/find.js';
 import { defaultReleaser, recordRelease } from '../access/releases.js';
-import { loadConfig } from '../config/load.js';
+import { loadCommandConfig } from '../config/load.js';
 import { loadDecryptionKey } from '../crypto/keys.js';
 import { silentLogger } from '../ops/log.js';
 import { openStore } from '../recording/pipeline.js';
@@ -51,7 +51,7 @@ export async function runFind(args: readonly string[], out: { write(s: string): 
   if (format !== 'wav' && format !== 'mp3') throw new UsageError('--format is wav or mp3');
 
   const configFile = a.values.get('--config');
-  const config = loadConfig({ ...(configFile !== undefined ? { file: configFile } : {}), env: process.env });
+  const config = loadCommandConfig(configFile);
   const store = await openStore(config.storage, silentLogger());
   const kdk = loadDecryptionKey(privateKey);
   const r = await findCalls(store, kdk, query);

@@ -5,7 +5,7 @@
  * the same config the gateway runs on.
  */
 import { WebSocket } from 'ws';
-import { loadConfig } from '../config/load.js';
+import { loadCommandConfig } from '../config/load.js';
 import { clientControlToken } from '../control/token.js';
 import { parseCommandArgs } from './args.js';
 
@@ -32,7 +32,7 @@ export async function runLogs(args: readonly string[], out: { write(s: string): 
     return 0;
   }
   const configFile = a.values.get('--config');
-  const config = loadConfig({ ...(configFile !== undefined ? { file: configFile } : {}), env: process.env });
+  const config = loadCommandConfig(configFile);
   if (!config.control.enabled) throw new Error('the control API is off in this config (control.enabled: false): there is no log to follow');
   const tokenFile = a.values.get('--token-file');
   const token = await clientControlToken(tokenFile !== undefined ? { tokenFile } : config.control);

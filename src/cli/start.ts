@@ -2,13 +2,13 @@
  * `recgw start`: load and validate the config once, start the gateway, stop it
  * cleanly (every call ended with BYE, every capture closed) on SIGINT/SIGTERM.
  */
-import { loadConfig } from '../config/load.js';
+import { loadCommandConfig } from '../config/load.js';
 import { startGateway } from '../main.js';
 import { LogHub } from '../ops/log-hub.js';
 import { createLogger } from '../ops/log.js';
 
 export async function runStart(opts: { readonly configFile: string | undefined }): Promise<number> {
-  const config = loadConfig({ ...(opts.configFile !== undefined ? { file: opts.configFile } : {}), env: process.env });
+  const config = loadCommandConfig(opts.configFile);
   const logHub = new LogHub();
   const log = createLogger({ level: config.log.level, hub: logHub });
   const running = await startGateway(config, { log, logHub });

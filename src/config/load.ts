@@ -80,3 +80,8 @@ function defaultsTree(): unknown {
   defaults ??= readYaml(DEFAULT_CONFIG_YAML).value;
   return mergeLayers(defaults, undefined);
 }
+
+/** What every `recgw` command runs on: the file given (the embedded defaults without one), with the process's environment over it. */
+export function loadCommandConfig(file: string | undefined): GatewayConfig {
+  return loadConfig({ ...(file !== undefined ? { file } : {}), env: process.env });
+}
