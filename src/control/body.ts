@@ -106,6 +106,13 @@ function reasonOf(fields: Record<string, unknown>): string | undefined {
   return r;
 }
 
+/** The reason an action cannot go without: missing or blank is refused with `says`. */
+function requiredReasonOf(fields: Record<string, unknown>, says: string): string {
+  const r = reasonOf(fields);
+  if (r === undefined || r.trim() === '') throw new ControlError('bad-request', says);
+  return r;
+}
+
 /** An empty body means "no details": the action is attributed to `api`. */
 export function parseActionBody(body: Buffer): ActionBody {
   const fields = fieldsOf(body, ['by', 'reason']);
@@ -116,17 +123,15 @@ export function parseActionBody(body: Buffer): ActionBody {
 
 /** An action that needs its reason (an erasure): `{ by, reason }`, the reason not blank. */
 export function parseReasonedBody(body: Buffer): ActionBody & { readonly reason: string } {
-  const parsed = parseActionBody(body);
-  if (parsed.reason === undefined || parsed.reason.trim() === '') throw new ControlError('bad-request', 'this action needs a "reason"');
-  return { by: parsed.by, reason: parsed.reason };
+  const fields = fieldsOf(body, ['by', 'reason']);
+  return { by: byOf(fields), reason: requiredReasonOf(fields, 'this action needs a "reason"') };
 }
 
 /** A hold needs its reason (a complaint or case reference); `until`, when given, is a date still to come. */
 export function parseHoldBody(body: Buffer, now: Date): HoldBody {
   const fields = fieldsOf(body, ['by', 'reason', 'until']);
   const by = byOf(fields);
-  const reason = reasonOf(fields);
-  if (reason === undefined || reason.trim() === '') throw new ControlError('bad-request', 'a hold needs a "reason": the complaint or case it is kept for');
+  const reason = requiredReasonOf(fields, 'a hold needs a "reason": the complaint or case it is kept for');
   const u = fields['until'];
   if (u === undefined) return { by, reason };
   const at = typeof u === 'string' ? Date.parse(u) : NaN;
