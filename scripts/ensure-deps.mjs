@@ -1,7 +1,7 @@
 // Installs what the suite needs when it is missing: the locked npm packages,
 // and the test peers. SIPp (Debian package sip-tester) plays the trunk and the
 // agent queue; Ceph's RADOS gateway with one monitor and one in-memory OSD is
-// the S3 server. As root we install them through apt; otherwise we stop and
+// the S3 server; Prometheus scrapes the metrics and its promtool lints them. As root we install them through apt; otherwise we stop and
 // name the package, never half-run the suite.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -20,6 +20,8 @@ const needed = [
   { command: 'radosgw', pkg: 'radosgw' },
   { command: 'ceph-mon', pkg: 'ceph-mon' },
   { command: 'ceph-osd', pkg: 'ceph-osd' },
+  { command: 'prometheus', pkg: 'prometheus' },
+  { command: 'promtool', pkg: 'prometheus' },
 ];
 
 function has(command) {

@@ -7,7 +7,8 @@ import { AuditLog } from './access/audit.js';
 import type { GatewayConfig } from './config/types.js';
 import { GatewayControl } from './call/control.js';
 import { Gateway } from './call/gateway.js';
-import { startControlServer, type ControlServer } from './control/server.js';
+import { startControlServer, type ControlServer, type ControlStats } from './control/server.js';
+import type { HealthView } from './control/types.js';
 import { loadClientTokens, loadControlToken } from './control/token.js';
 import type { LogHub } from './ops/log-hub.js';
 import type { Logger } from './ops/log.js';
@@ -16,6 +17,8 @@ import type { SegmentWriter } from './recording/writer.js';
 import { EmbeddedSipEngine } from './sip/embedded/engine.js';
 import type { SipEngine } from './sip/engine.js';
 import { healthOf } from './ops/health.js';
+import { metricsText, processFigures } from './ops/metrics.js';
+import { packageVersion } from './ops/version.js';
 import { keySafe } from './recording/layout.js';
 import { Holds } from './retention/holds.js';
 import { legalHoldOnUpload, RetentionService } from './retention/service.js';
@@ -106,13 +109,24 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions): P
     opened.push(() => g.stop());
     await gateway.start();
     if (token) {
+      const sip = engine;
+      const health = (stats: Readonly<ControlStats>): HealthView =>
+        healthOf({
+          gateway: g,
+          engine: sip,
+          control: { stats },
+          ...(pipeline ? { spool: pipeline.spool, uploader: pipeline.uploader } : {}),
+          ...(retention ? { retention: retention.sweeper } : {}),
+        });
+      const version = packageVersion();
       control = await startControlServer({
         listen: config.control.listen,
         port: config.control.port,
         token: token.token,
         clients,
         control: new GatewayControl(gateway.activeCalls),
-        health: () => healthOf({ gateway: g, ...(pipeline ? { spool: pipeline.spool, uploader: pipeline.uploader } : {}), ...(retention ? { retention: retention.sweeper } : {}) }),
+        health,
+        metrics: (stats) => metricsText(health(stats), processFigures(version)),
         ...(retention ? { retention: retention.service } : {}),
         ...(opts.logHub ? { logs: opts.logHub } : {}),
         audit,

@@ -17,6 +17,7 @@ import type { SipEngine, SipRequest, SipResponse } from '../sip/engine.js';
 import type { AnnouncementSet } from './announce.js';
 import { Call, type CallRoute } from './call.js';
 import type { CallDeps } from './deps.js';
+import { addLeg, noMedia, type MediaTotals } from './media-totals.js';
 import { matchesTarget, Router } from './router.js';
 import { acceptReplaces, parseReplaces, replacesAgentDialog } from './transfer.js';
 import type { CallSummary } from './summary.js';
@@ -80,6 +81,8 @@ export class Gateway extends TypedEmitter<GatewayEvents> {
   readonly allocator: PortAllocator;
   readonly stats: GatewayStats = { recordingUnavailable: 0, rejectedNotTrunk: 0, rejectedNoLine: 0, callsStarted: 0, callsEnded: 0 };
   private readonly calls = new Map<string, Call>();
+  /** The media counters of every call that ended; `media` adds the calls still up. */
+  private readonly endedMedia = noMedia();
   private readonly router: Router;
   private readonly announcements = new Map<LineConfig, AnnouncementSet>();
   private readonly deps: CallDeps;
@@ -116,6 +119,17 @@ export class Gateway extends TypedEmitter<GatewayEvents> {
 
   get activeCalls(): ReadonlyMap<string, Call> {
     return this.calls;
+  }
+
+  /** RTP and capture counters since start. A call moves from live to ended in one step, so the sums only ever grow. */
+  get media(): MediaTotals {
+    const totals = { ...this.endedMedia };
+    for (const call of this.calls.values()) {
+      for (const leg of [call.callerLeg, call.agentLeg]) {
+        if (leg) addLeg(totals, leg.counters, call.recordings.get(leg.name)?.capture.counters);
+      }
+    }
+    return totals;
   }
 
   async start(): Promise<void> {
@@ -241,6 +255,7 @@ export class Gateway extends TypedEmitter<GatewayEvents> {
     call.once('ended', (summary) => {
       this.calls.delete(call.id);
       this.stats.callsEnded++;
+      for (const leg of [summary.legs.caller, summary.legs.agent]) if (leg) addLeg(this.endedMedia, leg, leg.capture);
       this.safeEmit('call-ended', summary);
     });
     this.safeEmit('call-started', call);

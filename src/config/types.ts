@@ -178,9 +178,10 @@ export interface RecordingConfig {
 /**
  * What a client of the control API may do. `operator`: the calls (list,
  * pause, resume, stop, opt-out) and the live log; `records`: holds and
- * retention sweeps. Both read /health. The main token is `admin`: all of it.
+ * retention sweeps; `monitor`: nothing but reading. All three read /health
+ * and /metrics. The main token is `admin`: all of it.
  */
-export type ControlRole = 'operator' | 'records';
+export type ControlRole = 'operator' | 'records' | 'monitor';
 
 /** A bearer token given in the config, or kept in a file the gateway makes when missing. */
 export type TokenSource = { readonly token: string; readonly tokenFile?: never } | { readonly tokenFile: string; readonly token?: never };

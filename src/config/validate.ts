@@ -181,7 +181,7 @@ function tokenSource(c: Checker, m: Mapping, path: Path, defaultFile: string | u
   return { tokenFile: tokenFile === '' ? tokenFile : c.absolute(tokenFile) };
 }
 
-const ROLES: readonly ControlRole[] = ['operator', 'records'];
+const ROLES: readonly ControlRole[] = ['operator', 'records', 'monitor'];
 
 function checkClients(c: Checker, v: unknown): readonly ControlClient[] {
   const names = new Map<string, number>();

@@ -49,7 +49,8 @@ export function bearerAuth(principals: readonly (Principal & { readonly token: s
 
 /** Which roles may take each route; `admin` may take all. */
 const ROUTE_ROLES: Readonly<Record<Route['kind'], readonly ControlRole[]>> = {
-  health: ['operator', 'records'],
+  health: ['operator', 'records', 'monitor'],
+  metrics: ['operator', 'records', 'monitor'],
   list: ['operator'],
   get: ['operator'],
   action: ['operator'],

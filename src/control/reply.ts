@@ -1,6 +1,7 @@
 /**
  * Every answer of the control API is JSON, errors included:
- * `{ "error": { "code": "...", "message": "..." } }`.
+ * `{ "error": { "code": "...", "message": "..." } }`; only GET /metrics
+ * answers in the format monitoring systems read.
  */
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { ControlError } from './errors.js';
@@ -16,6 +17,11 @@ export function errorBody(code: string, message: string): string {
 }
 
 export function sendJson(req: IncomingMessage, res: ServerResponse, status: number, body: string, extra: Record<string, string> = {}): void {
+  sendBody(req, res, status, body, extra);
+}
+
+/** An answer in another format than JSON (the metrics): `extra` names its content-type. */
+export function sendBody(req: IncomingMessage, res: ServerResponse, status: number, body: string, extra: Record<string, string>): void {
   if (res.headersSent || res.destroyed) return;
   const headers: Record<string, string | number> = { ...HEADERS, ...extra, 'content-length': Buffer.byteLength(body) };
   // A body we did not read (refused before, or too big) would otherwise be drained to keep the connection alive.

@@ -12,6 +12,7 @@ export type Action = (typeof ACTIONS)[number];
 
 export type Route =
   | { readonly kind: 'health' }
+  | { readonly kind: 'metrics' }
   | { readonly kind: 'list' }
   | { readonly kind: 'get'; readonly callId: string }
   | { readonly kind: 'action'; readonly action: Action; readonly callId: string }
@@ -52,6 +53,7 @@ export function matchRoute(pathname: string): RouteMatch | undefined {
   const [, first, id, action, ...rest] = parts;
   if (rest.length > 0) return undefined;
   if (first === 'health' && id === undefined) return { route: { kind: 'health' }, method: 'GET' };
+  if (first === 'metrics' && id === undefined) return { route: { kind: 'metrics' }, method: 'GET' };
   if (first === 'holds') return holdRoute(id, action);
   if (first === 'logs' && id === undefined) return { route: { kind: 'logs' }, method: 'GET' };
   if (first === 'recordings') return id !== undefined && action === 'erase' ? { route: { kind: 'erase', callId: callIdOf(id) }, method: 'POST' } : undefined;

@@ -16,7 +16,8 @@ import type { Logger } from '../ops/log.js';
 import { bearerAuth, mayTake, type AuthOutcome, type Principal } from './auth.js';
 import { DEFAULT_BY, parseActionBody, parseHoldBody, parseReasonedBody, readBody } from './body.js';
 import { ControlError, isControlError } from './errors.js';
-import { rawErrorResponse, sendError, sendJson } from './reply.js';
+import { rawErrorResponse, sendBody, sendError, sendJson } from './reply.js';
+import { METRICS_CONTENT_TYPE } from '../ops/metrics.js';
 import { LogStreams } from './logs.js';
 import { getCall, matchRoute, runAction, type Action, type Route } from './routes.js';
 import type { CaptureControl, HealthView, RetentionControl } from './types.js';
@@ -38,8 +39,10 @@ export interface ControlServerOptions {
   /** Tokens of one role each (config `control.clients`). */
   readonly clients?: readonly { readonly name: string; readonly role: ControlRole; readonly token: string }[];
   readonly control: CaptureControl;
-  /** GET /health's answer; `{ status: 'ok' }` without it. */
-  readonly health?: () => HealthView;
+  /** GET /health's answer, given the server's own counters; `{ status: 'ok' }` without it. */
+  readonly health?: (control: Readonly<ControlStats>) => HealthView;
+  /** GET /metrics's answer, given the server's own counters; without it that route answers `not-found`. */
+  readonly metrics?: (control: Readonly<ControlStats>) => string;
   /** The log's live tail for `GET /logs` (a WebSocket); without it that route answers `not-found`. */
   readonly logs?: LogHub;
   /** Holds and sweeps; without it those routes answer `no-store`. */
@@ -250,7 +253,11 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
     try {
       switch (route.kind) {
         case 'health':
-          sendJson(req, res, 200, JSON.stringify(opts.health?.() ?? { status: 'ok' }));
+          sendJson(req, res, 200, JSON.stringify(opts.health?.(stats) ?? { status: 'ok' }));
+          return;
+        case 'metrics':
+          if (!opts.metrics) throw new ControlError('not-found', 'this gateway exports no metrics');
+          sendBody(req, res, 200, opts.metrics(stats), { 'content-type': METRICS_CONTENT_TYPE });
           return;
         case 'list':
           sendJson(req, res, 200, JSON.stringify({ calls: opts.control.list() }));

@@ -3,9 +3,11 @@
  * few capture actions an operator or a compliance tool may take on it. The
  * gateway implements `CaptureControl`; the HTTP layer only translates.
  */
+import type { MediaTotals } from '../call/media-totals.js';
 import type { Hold } from '../retention/holds.js';
 import type { SweepReport } from '../retention/sweep.js';
 import type { RetentionView } from '../retention/sweeper.js';
+import type { EngineStats } from '../sip/engine.js';
 import type { UploaderStats } from '../storage/uploader.js';
 import type { HoldBody } from './body.js';
 
@@ -93,4 +95,10 @@ export interface HealthView {
   uploads?: UploaderStats;
   /** Absent when the gateway has no store (tests). */
   retention?: RetentionView;
+  /** SIP messages received, and those malformed: answered 400 or dropped. */
+  sip?: EngineStats;
+  /** RTP and capture counters since start, all calls together. */
+  media?: MediaTotals;
+  /** The control API's requests, those refused for their token, and audit records it could not write. */
+  control?: { requests: number; unauthorized: number; auditFailures: number };
 }

@@ -5,18 +5,23 @@
  */
 import type { HealthView } from '../control/types.js';
 import type { GatewayStats } from '../call/gateway.js';
+import type { MediaTotals } from '../call/media-totals.js';
+import type { EngineStats } from '../sip/engine.js';
 import type { Spool } from '../storage/spool.js';
 import type { RetentionSweeper } from '../retention/sweeper.js';
 import type { Uploader } from '../storage/uploader.js';
 
 export interface HealthSources {
-  readonly gateway: { readonly stats: GatewayStats; readonly activeCalls: ReadonlyMap<string, unknown> };
+  readonly gateway: { readonly stats: GatewayStats; readonly activeCalls: ReadonlyMap<string, unknown>; readonly media?: MediaTotals };
+  readonly engine?: { readonly stats: Readonly<EngineStats> };
+  /** The control API's counters; absent before it listens. */
+  readonly control?: { readonly stats: { readonly requests: number; readonly unauthorized: number; readonly auditFailures: number } };
   readonly spool?: Pick<Spool, 'usedBytes' | 'maxBytes' | 'full' | 'entries' | 'fault' | 'failedEntries' | 'low' | 'diskFreeBytes' | 'diskReserveBytes'>;
   readonly uploader?: Pick<Uploader, 'stats'>;
   readonly retention?: Pick<RetentionSweeper, 'view'>;
 }
 
-export function healthOf({ gateway, spool, uploader, retention }: HealthSources): HealthView {
+export function healthOf({ gateway, engine, control, spool, uploader, retention }: HealthSources): HealthView {
   const { stats } = gateway;
   const problems: string[] = [];
   const view: HealthView = {
@@ -24,7 +29,15 @@ export function healthOf({ gateway, spool, uploader, retention }: HealthSources)
     problems,
     calls: { active: gateway.activeCalls.size, started: stats.callsStarted, ended: stats.callsEnded },
     refused: { notTrunk: stats.rejectedNotTrunk, noLine: stats.rejectedNoLine, recordingUnavailable: stats.recordingUnavailable },
+    ...(engine ? { sip: { ...engine.stats } } : {}),
+    ...(gateway.media ? { media: gateway.media } : {}),
   };
+  if (control) {
+    const { requests, unauthorized, auditFailures } = control.stats;
+    view.control = { requests, unauthorized, auditFailures };
+    // An action whose record is missing is an action an auditor cannot see.
+    if (auditFailures > 0) problems.push(`audit log: ${auditFailures} ${auditFailures === 1 ? 'record' : 'records'} of control actions could not be written since the start; see the log's errors`);
+  }
   if (spool) {
     const entries = spool.entries().length;
     const { fault, failedEntries } = spool;

@@ -582,12 +582,17 @@ test('control.clients: each a name, a role and its own token or token file; mist
         clients: [
           { name: 'agent-desktop', role: 'operator', token: 'desk-token-0123456789' },
           { name: 'records-office', role: 'records', tokenFile: './var/records-token' },
+          { name: 'prometheus', role: 'monitor', token: 'scrape-token-0123456789' },
         ],
       },
     },
     'test',
   ).control;
-  assert.deepEqual(ok.clients.map((c) => [c.name, c.role, c.token ?? 'file']), [['agent-desktop', 'operator', 'desk-token-0123456789'], ['records-office', 'records', 'file']]);
+  assert.deepEqual(ok.clients.map((c) => [c.name, c.role, c.token ?? 'file']), [
+    ['agent-desktop', 'operator', 'desk-token-0123456789'],
+    ['records-office', 'records', 'file'],
+    ['prometheus', 'monitor', 'scrape-token-0123456789'],
+  ]);
   assert.ok(ok.clients[1]?.tokenFile?.endsWith(join('var', 'records-token')));
   assert.deepEqual(loadConfig({ env: {} }).control.clients, []);
 

@@ -26,13 +26,15 @@ test('bearerAuth tells a missing, malformed and wrong token apart, and names who
   assert.throws(() => bearerAuth([{ name: 'short', role: 'records', token: 'k'.repeat(MIN_TOKEN_LENGTH - 1) }]), RangeError);
 });
 
-test('an operator takes the calls and the log, records the holds and sweeps, both read health; admin takes all', () => {
+test('an operator takes the calls and the log, records the holds, sweeps and erasures, a monitor only reads; all read health and metrics; admin takes all', () => {
   const operator = { name: 'desk', role: 'operator' } as const;
   const records = { name: 'records', role: 'records' } as const;
+  const monitor = { name: 'prometheus', role: 'monitor' } as const;
   const admin = { name: 'admin', role: 'admin' } as const;
-  const routes = ['health', 'list', 'get', 'action', 'logs', 'holds', 'hold', 'release-hold', 'sweep'] as const;
-  assert.deepEqual(routes.filter((r) => mayTake(operator, r)), ['health', 'list', 'get', 'action', 'logs']);
-  assert.deepEqual(routes.filter((r) => mayTake(records, r)), ['health', 'holds', 'hold', 'release-hold', 'sweep']);
+  const routes = ['health', 'metrics', 'list', 'get', 'action', 'logs', 'holds', 'hold', 'release-hold', 'sweep', 'erase'] as const;
+  assert.deepEqual(routes.filter((r) => mayTake(operator, r)), ['health', 'metrics', 'list', 'get', 'action', 'logs']);
+  assert.deepEqual(routes.filter((r) => mayTake(records, r)), ['health', 'metrics', 'holds', 'hold', 'release-hold', 'sweep', 'erase']);
+  assert.deepEqual(routes.filter((r) => mayTake(monitor, r)), ['health', 'metrics']);
   assert.deepEqual(routes.filter((r) => mayTake(admin, r)), [...routes]);
 });
 

@@ -285,3 +285,32 @@ test('an unexpected failure of the gateway is a 500 that tells nothing, is logge
   assert.equal(rec?.['outcome'], 'internal');
   assert.equal((await h.call('/calls/c1/pause', { method: 'POST' })).status, 200);
 });
+
+test('GET /metrics answers in the Prometheus text format, given the server\'s own counters; a monitor token reads it and health, and nothing else', async (t) => {
+  const monitor = 'monitor-token-0123456789';
+  const seen: number[] = [];
+  const h = await startHarness(t, {
+    clients: [{ name: 'prometheus', role: 'monitor', token: monitor }],
+    metrics: (stats) => {
+      seen.push(stats.requests);
+      return `# HELP recgw_control_requests_total Control API requests.\n# TYPE recgw_control_requests_total counter\nrecgw_control_requests_total ${stats.requests}\n`;
+    },
+  });
+  h.control.add('c1');
+  const metrics = await h.call('/metrics', { token: monitor });
+  assert.equal(metrics.status, 200);
+  assert.equal(metrics.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8');
+  assert.equal(await metrics.text(), `# HELP recgw_control_requests_total Control API requests.\n# TYPE recgw_control_requests_total counter\nrecgw_control_requests_total ${seen[0]}\n`);
+  assert.equal(seen[0], 1, 'this request counted');
+  assert.equal((await h.call('/health', { token: monitor })).status, 200);
+  assert.equal((await h.call('/calls', { token: monitor })).status, 403);
+  assert.equal((await h.call('/calls/c1/stop', { method: 'POST', token: monitor, body: '{"by":"x"}' })).status, 403);
+  assert.equal(h.control.get('c1')?.capture, 'recording', 'a monitor changes nothing');
+  assert.equal((await h.call('/metrics', { token: null })).status, 401);
+  assert.equal((await h.call('/metrics', { method: 'POST', token: monitor })).status, 405);
+
+  const bare = await startHarness(t);
+  const none = await bare.call('/metrics');
+  assert.equal(none.status, 404);
+  assert.equal(((await none.json()) as ErrorReply).error.code, 'not-found');
+});

@@ -134,3 +134,17 @@ test('health: a retention sweep that the store refused, or that stopped early, i
   const stopped = healthOf({ gateway, retention: sweeper });
   assert.match(stopped.problems.join('\n'), /stopped early \(holds could not be read: connect ECONNREFUSED\): expired recordings may be kept past their retention/);
 });
+
+test('health: the SIP engine\'s, the media\'s and the control API\'s counters; an audit record not written makes it degraded', () => {
+  const sip = { received: 10, malformed: 2, rejected400: 1, dropped: 1, dialogs: 0, transactions: 0 };
+  const media = { rtpReceived: 100, rtpAccepted: 98, rtpRelayed: 97, droppedSource: 2, malformed: 0, captureLate: 1, captureWriteErrors: 0, redactedSamples: 800 };
+  const ok = healthOf({ gateway: { stats, activeCalls: calls, media }, engine: { stats: sip }, control: { stats: { requests: 4, unauthorized: 1, auditFailures: 0 } } });
+  assert.equal(ok.status, 'ok');
+  assert.deepEqual(ok.sip, sip);
+  assert.deepEqual(ok.media, media);
+  assert.deepEqual(ok.control, { requests: 4, unauthorized: 1, auditFailures: 0 });
+
+  const failing = healthOf({ gateway: { stats, activeCalls: calls }, control: { stats: { requests: 9, unauthorized: 0, auditFailures: 2 } } });
+  assert.equal(failing.status, 'degraded');
+  assert.deepEqual(failing.problems, ['audit log: 2 records of control actions could not be written since the start; see the log\'s errors']);
+});
