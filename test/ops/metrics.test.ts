@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import type { HealthView } from '../../src/control/types.js';
 import { metricsText, processFigures, type ProcessFigures } from '../../src/ops/metrics.js';
 
@@ -129,4 +131,21 @@ test('metrics: Prometheus\'s own checker finds nothing to say about the text', (
   assert.equal(r.error, undefined, 'promtool runs (the test command installs it)');
   assert.equal(r.status, 0, `promtool: ${r.stdout}${r.stderr}`);
   assert.equal(`${r.stdout}${r.stderr}`.trim(), '');
+});
+
+const ALERT_RULES = fileURLToPath(new URL('../../config/prometheus-alerts.yml', import.meta.url));
+
+test('alert rules: every metric they read is one the gateway exports, so a renamed metric cannot leave a rule silent', () => {
+  const exported = new Set(parse(metricsText(view, proc)).keys());
+  const read = new Set(readFileSync(ALERT_RULES, 'utf8').match(/\brecgw_[a-z_]+/g));
+  assert.ok(read.size >= 10, `${read.size} metrics read by the rules`);
+  assert.deepEqual([...read].filter((name) => !exported.has(name)), []);
+});
+
+test('alert rules: promtool loads them, and each fires for the gateway in trouble, when its rule says, and not for the one beside it', () => {
+  const check = spawnSync('promtool', ['check', 'rules', ALERT_RULES], { encoding: 'utf8' });
+  assert.equal(check.status, 0, `promtool check rules: ${check.stdout}${check.stderr}`);
+  const unit = spawnSync('promtool', ['test', 'rules', fileURLToPath(new URL('alert-rules.yml', import.meta.url))], { encoding: 'utf8' });
+  assert.equal(unit.status, 0, `promtool test rules: ${unit.stdout}${unit.stderr}`);
+  assert.match(unit.stdout, /SUCCESS/);
 });
