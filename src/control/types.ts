@@ -91,6 +91,8 @@ export interface HealthView {
     writeFault?: { code: string; message: string; since: string };
     /** Segments whose spool entry failed since the start; each lost its audio from that moment. */
     failedEntries: number;
+    /** How long the oldest sealed entry has waited for the store; absent when none waits. */
+    oldestSealedAgeSeconds?: number;
   };
   uploads?: UploaderStats;
   /** Absent when the gateway has no store (tests). */

@@ -19,9 +19,18 @@ export interface HealthSources {
   readonly spool?: Pick<Spool, 'usedBytes' | 'maxBytes' | 'full' | 'entries' | 'fault' | 'failedEntries' | 'low' | 'diskFreeBytes' | 'diskReserveBytes'>;
   readonly uploader?: Pick<Uploader, 'stats'>;
   readonly retention?: Pick<RetentionSweeper, 'view'>;
+  /** The wall clock, ms since the epoch; tests set it. */
+  readonly now?: number;
 }
 
-export function healthOf({ gateway, engine, control, spool, uploader, retention }: HealthSources): HealthView {
+/**
+ * A sealed entry is normally in the store within seconds. One that waits this
+ * long while the store reports no error means uploads hang or cannot keep up,
+ * which no failure count shows.
+ */
+export const UPLOAD_LAG_PROBLEM_S = 15 * 60;
+
+export function healthOf({ gateway, engine, control, spool, uploader, retention, now = Date.now() }: HealthSources): HealthView {
   const { stats } = gateway;
   const problems: string[] = [];
   const view: HealthView = {
@@ -38,9 +47,14 @@ export function healthOf({ gateway, engine, control, spool, uploader, retention 
     // An action whose record is missing is an action an auditor cannot see.
     if (auditFailures > 0) problems.push(`audit log: ${auditFailures} ${auditFailures === 1 ? 'record' : 'records'} of control actions could not be written since the start; see the log's errors`);
   }
+  let oldestSealedAge: number | undefined;
   if (spool) {
-    const entries = spool.entries().length;
+    const all = spool.entries();
+    const entries = all.length;
     const { fault, failedEntries } = spool;
+    for (const e of all) {
+      if (e.sealedAt !== undefined) oldestSealedAge = Math.max(oldestSealedAge ?? 0, Math.max(0, Math.round((now - e.sealedAt) / 1000)));
+    }
     view.spool = {
       usedBytes: spool.usedBytes,
       maxBytes: spool.maxBytes,
@@ -50,6 +64,7 @@ export function healthOf({ gateway, engine, control, spool, uploader, retention 
       low: spool.low,
       ...(fault ? { writeFault: { code: fault.code, message: fault.message, since: fault.since.toISOString() } } : {}),
       failedEntries,
+      ...(oldestSealedAge !== undefined ? { oldestSealedAgeSeconds: oldestSealedAge } : {}),
     };
     if (spool.full) {
       const held = `${entries} ${entries === 1 ? 'entry' : 'entries'}`;
@@ -69,6 +84,10 @@ export function healthOf({ gateway, engine, control, spool, uploader, retention 
     if (u.failuresSinceSuccess > 0) {
       const last = u.lastFailure ? ` (the last at ${u.lastFailure.at}: ${u.lastFailure.code}: ${u.lastFailure.message})` : '';
       problems.push(`object store refusing uploads: ${u.failuresSinceSuccess} failed attempts since the last success${last}; the spool keeps the recordings and retries`);
+    } else if (oldestSealedAge !== undefined && oldestSealedAge >= UPLOAD_LAG_PROBLEM_S) {
+      problems.push(
+        `uploads behind: a sealed recording has waited ${Math.floor(oldestSealedAge / 60)} min for the store, which reports no error (${u.queued} queued, ${u.uploading} uploading): uploads hang or cannot keep up; the spool keeps the recordings`,
+      );
     }
   }
   if (retention) {

@@ -131,6 +131,7 @@ export function metricsText(view: HealthView, proc: ProcessFigures): string {
     if (s.diskFreeBytes !== undefined) m.gauge('spool_disk_free_bytes', 'Free space on the spool\'s disk at the last check.', s.diskFreeBytes);
     m.gauge('spool_write_fault', '1 while the spool cannot write.', s.writeFault !== undefined);
     m.counter('spool_failed_entries', 'Segments whose spool entry failed: each lost its audio from that moment.', s.failedEntries);
+    m.gauge('spool_oldest_sealed_age_seconds', 'How long the oldest finished segment or manifest has waited for the store; 0 when none waits.', s.oldestSealedAgeSeconds ?? 0);
   }
 
   if (view.uploads) {

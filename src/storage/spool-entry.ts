@@ -32,6 +32,8 @@ export interface SpoolEntry {
   /** The `.seg` file. */
   readonly path: string;
   readonly sealed: boolean;
+  /** When it was sealed (ms since the epoch; for an entry found at start, its marker's mtime): how long it has waited for the store. */
+  readonly sealedAt: number | undefined;
   /** Found at start without a seal (the process died while writing it). */
   readonly recovered: boolean;
   /** Bytes appended so far (queued or on disk). */
@@ -67,10 +69,11 @@ export interface EntryFiles {
   readonly sealed: string;
 }
 
-type Origin = { kind: 'new' } | { kind: 'found'; size: number; sealed: boolean };
+type Origin = { kind: 'new' } | { kind: 'found'; size: number; sealed: boolean; sealedAt?: number };
 
 export class SpoolFile implements SpoolEntry, TailSource {
   private _sealed: boolean;
+  private _sealedAt: number | undefined;
   readonly recovered: boolean;
   /** Bytes on disk, readable by tails. */
   written: number;
@@ -102,6 +105,7 @@ export class SpoolFile implements SpoolEntry, TailSource {
       this.ready.catch((err: unknown) => this.fail('creating the entry files', err));
     } else {
       this._sealed = origin.sealed;
+      this._sealedAt = origin.sealedAt;
       this.recovered = !origin.sealed;
       this.written = origin.size;
       this.ready = Promise.resolve();
@@ -115,6 +119,10 @@ export class SpoolFile implements SpoolEntry, TailSource {
 
   get sealed(): boolean {
     return this._sealed;
+  }
+
+  get sealedAt(): number | undefined {
+    return this._sealedAt;
   }
 
   get size(): number {
@@ -228,6 +236,7 @@ export class SpoolFile implements SpoolEntry, TailSource {
       await fh.sync();
       await this.closeFile();
       await writeFileAtomic(this.files.sealed, JSON.stringify({ size: this.written, dropped: this.dropped }));
+      this._sealedAt = Date.now();
     } catch (err) {
       this.fail('sealing', err);
       throw this.failure ?? err;

@@ -339,16 +339,19 @@ export class Spool extends TypedEmitter<SpoolEvents> {
     } catch (err) {
       if (!isErrno(err, 'ENOENT')) throw err;
     }
+    let sealedAt: number | undefined;
     if (sealed) {
       const marker = await readFile(files.sealed, 'utf8').then(
         (s) => JSON.parse(s) as { size?: unknown },
         () => null,
       );
       if (marker?.size !== size) {
-        this.log.error({ entry: id, key: meta.key, onDisk: size, sealedAt: marker?.size }, 'sealed spool entry changed size on disk');
+        this.log.error({ entry: id, key: meta.key, onDisk: size, sealedSize: marker?.size }, 'sealed spool entry changed size on disk');
       }
+      // The marker is written once, atomically, when the entry is sealed.
+      sealedAt = await stat(files.sealed).then((st) => Math.round(st.mtimeMs), () => Date.now());
     }
-    return new SpoolFile(id, meta, files, this.owner, { kind: 'found', size, sealed });
+    return new SpoolFile(id, meta, files, this.owner, { kind: 'found', size, sealed, ...(sealedAt !== undefined ? { sealedAt } : {}) });
   }
 
   /** A new entry. Its files appear in the background; appends may start at once. */

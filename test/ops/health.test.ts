@@ -148,3 +148,36 @@ test('health: the SIP engine\'s, the media\'s and the control API\'s counters; a
   assert.equal(failing.status, 'degraded');
   assert.deepEqual(failing.problems, ['audit log: 2 records of control actions could not be written since the start; see the log\'s errors']);
 });
+
+test('health: a sealed recording that waits for the store while the store reports no error is degraded after 15 minutes, and says how long', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'recgw-health-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const spool = await openSpool(t, { dir });
+  const live = spool.create({ key: 'live.rec', kind: 'audio', callId: 'a', tags: {} });
+  live.append(Buffer.alloc(100, 1));
+  const done = spool.create({ key: 'done.rec', kind: 'audio', callId: 'b', tags: {} });
+  done.append(Buffer.alloc(100, 2));
+  await done.seal();
+  const sealedAt = done.sealedAt ?? 0;
+
+  const soon = healthOf({ gateway: { stats, activeCalls: calls }, spool, uploader: uploads(0), now: sealedAt + 61_000 });
+  assert.equal(soon.status, 'ok');
+  assert.equal(soon.spool?.oldestSealedAgeSeconds, 61, 'the live entry is not waiting for the store: only the sealed one counts');
+
+  const late = healthOf({ gateway: { stats, activeCalls: calls }, spool, uploader: uploads(0), now: sealedAt + 16 * 60_000 });
+  assert.equal(late.status, 'degraded');
+  assert.deepEqual(late.problems, [
+    'uploads behind: a sealed recording has waited 16 min for the store, which reports no error (0 queued, 1 uploading): uploads hang or cannot keep up; the spool keeps the recordings',
+  ]);
+
+  // A store that refuses says so itself: one problem, not two.
+  const refusing = healthOf({ gateway: { stats, activeCalls: calls }, spool, uploader: uploads(2), now: sealedAt + 16 * 60_000 });
+  assert.equal(refusing.problems.length, 1);
+  assert.match(refusing.problems[0] ?? '', /^object store refusing uploads/);
+
+  await live.seal();
+  await Promise.all([live.remove(), done.remove()]);
+  const drained = healthOf({ gateway: { stats, activeCalls: calls }, spool, uploader: uploads(0), now: sealedAt + 16 * 60_000 });
+  assert.equal(drained.spool?.oldestSealedAgeSeconds, undefined);
+  assert.equal(drained.status, 'ok');
+});

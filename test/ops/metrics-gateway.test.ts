@@ -78,6 +78,7 @@ test('Prometheus scrapes the gateway with a monitor token: the call, its RTP, it
     recgw_upload_failures_total: 0,
     recgw_spool_entries: 0,
     recgw_spool_used_bytes: 0,
+    recgw_spool_oldest_sealed_age_seconds: 0,
     recgw_audit_failures_total: 0,
   };
   const scraped: Record<string, number | undefined> = {};

@@ -14,7 +14,7 @@ const view: HealthView = {
   refused: { notTrunk: 7, noLine: 2, recordingUnavailable: 1 },
   sip: { received: 900, malformed: 5, rejected400: 4, dropped: 6, dialogs: 6, transactions: 2 },
   media: { rtpReceived: 120_000, rtpAccepted: 119_990, rtpRelayed: 119_980, droppedSource: 11, malformed: 12, captureLate: 13, captureWriteErrors: 0, redactedSamples: 24_000 },
-  spool: { usedBytes: 4096, maxBytes: 65_536, entries: 9, full: true, diskFreeBytes: 1_000_000, low: false, failedEntries: 0 },
+  spool: { usedBytes: 4096, maxBytes: 65_536, entries: 9, full: true, diskFreeBytes: 1_000_000, low: false, failedEntries: 0, oldestSealedAgeSeconds: 17 },
   uploads: { uploaded: 70, failures: 8, failuresSinceSuccess: 3, retrying: 2, queued: 4, waitingLive: 1, uploading: 5, streaming: 3, bytesUploaded: 123_456 },
   retention: {
     sweep: '30 3 * * *',
@@ -96,6 +96,7 @@ test('metrics: every figure of the health view, under its own name, in the text 
   assert.equal(value(f, 'recgw_spool_full'), 1);
   assert.equal(value(f, 'recgw_spool_disk_low'), 0);
   assert.equal(value(f, 'recgw_spool_write_fault'), 0);
+  assert.equal(value(f, 'recgw_spool_oldest_sealed_age_seconds'), 17);
   assert.equal(value(f, 'recgw_upload_failures_since_success'), 3);
   assert.equal(value(f, 'recgw_upload_bytes_total'), 123_456);
   assert.equal(value(f, 'recgw_retention_next_sweep_timestamp_seconds'), Date.parse('2026-12-09T03:30:00.000Z') / 1000);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -161,7 +161,13 @@ test('reopening after a crash finds sealed entries as they were and unsealed one
   const before = await openSpool(t, { dir });
   const done = before.create(meta(1));
   done.append(Buffer.from('complete segment'));
+  const sealing = Date.now();
   await done.seal();
+  const sealedAt = done.sealedAt;
+  assert.ok(sealedAt !== undefined && sealedAt >= sealing && sealedAt <= Date.now(), 'sealedAt: when it was sealed');
+  // As if sealed an hour before the crash: the time comes back from the marker.
+  const hourAgo = new Date(sealedAt - 3_600_000);
+  await utimes(join(dir, `${done.id}.sealed`), hourAgo, hourAgo);
   const live = before.create(meta(2));
   const liveBytes = Buffer.alloc(20_000, 0x5a);
   live.append(liveBytes.subarray(0, 12_000));
@@ -181,11 +187,11 @@ test('reopening after a crash finds sealed entries as they were and unsealed one
   const recovered = found[1];
   assert.ok(recovered);
   assert.deepEqual(
-    found.map((e) => [e.id, e.sealed, e.recovered, e.size]),
+    found.map((e) => [e.id, e.sealed, e.recovered, e.size, e.sealedAt]),
     [
-      [done.id, true, false, 16],
-      [live.id, false, true, liveBytes.length],
-      [empty.id, false, true, 0],
+      [done.id, true, false, 16, hourAgo.getTime()],
+      [live.id, false, true, liveBytes.length, undefined],
+      [empty.id, false, true, 0, undefined],
     ],
   );
   assert.deepEqual(found[1]?.meta, meta(2));
