@@ -74,6 +74,8 @@ export class Call extends TypedEmitter<CallEvents> {
   announcement?: AnnouncementOutcome;
   /** Status sent to the caller when the call failed before answer. */
   failStatus?: number;
+  /** Set when a recorded call ends: whether its final manifest is written and says every segment is whole. */
+  recordingOutcome?: 'complete' | 'incomplete';
   private readonly abort = new AbortController();
   private offer?: AudioDescription;
   private answerToCaller = '';
@@ -372,7 +374,15 @@ export class Call extends TypedEmitter<CallEvents> {
         const segments = failed.map((r) => ({ key: r.key, err: r.error }));
         this.log.warn({ segments }, 'recording incomplete: segments could not be closed; each keeps what reached the spool, and the manifest says why');
       }
-      await this.deps.writer.writeManifest(manifestOf(this, 'final')).catch((err: unknown) => this.log.error({ err }, 'manifest not written'));
+      const manifest = manifestOf(this, 'final');
+      const written = await this.deps.writer.writeManifest(manifest).then(
+        () => true,
+        (err: unknown) => {
+          this.log.error({ err }, 'manifest not written');
+          return false;
+        },
+      );
+      this.recordingOutcome = written && manifest.complete ? 'complete' : 'incomplete';
     }
     await Promise.all(
       [this.callerDialog, this.agentDialog].map(async (d) => {

@@ -47,6 +47,17 @@ export interface GatewayStats {
   rejectedNoLine: number;
   callsStarted: number;
   callsEnded: number;
+  /** Recorded calls that ended with something missing: a segment not closed, or the final manifest not written. */
+  recordingsIncomplete: number;
+}
+
+/** How a line's calls ended, for an auditor's "was every call on this line recorded?". */
+export interface LineCalls {
+  /** Recorded, and the recording is whole. */
+  complete: number;
+  incomplete: number;
+  /** Carried without a recording: the line's schedule, an opt-out, recording unavailable, or no answer. */
+  unrecorded: number;
 }
 
 /** The host of a sip: URI (the line's queue), to tell its requests from strangers'. */
@@ -79,7 +90,9 @@ function unrecordedLine(pbx: string): LineConfig {
 
 export class Gateway extends TypedEmitter<GatewayEvents> {
   readonly allocator: PortAllocator;
-  readonly stats: GatewayStats = { recordingUnavailable: 0, rejectedNotTrunk: 0, rejectedNoLine: 0, callsStarted: 0, callsEnded: 0 };
+  readonly stats: GatewayStats = { recordingUnavailable: 0, rejectedNotTrunk: 0, rejectedNoLine: 0, callsStarted: 0, callsEnded: 0, recordingsIncomplete: 0 };
+  /** Every ended call by its line, in the order lines first ended a call. */
+  readonly lineCalls = new Map<string, LineCalls>();
   private readonly calls = new Map<string, Call>();
   /** The media counters of every call that ended; `media` adds the calls still up. */
   private readonly endedMedia = noMedia();
@@ -255,11 +268,22 @@ export class Gateway extends TypedEmitter<GatewayEvents> {
     call.once('ended', (summary) => {
       this.calls.delete(call.id);
       this.stats.callsEnded++;
+      this.countLineCall(summary);
       for (const leg of [summary.legs.caller, summary.legs.agent]) if (leg) addLeg(this.endedMedia, leg, leg.capture);
       this.safeEmit('call-ended', summary);
     });
     this.safeEmit('call-started', call);
     void call.run();
+  }
+
+  private countLineCall(summary: CallSummary): void {
+    let counts = this.lineCalls.get(summary.line);
+    if (!counts) this.lineCalls.set(summary.line, (counts = { complete: 0, incomplete: 0, unrecorded: 0 }));
+    if (summary.recording === 'incomplete') {
+      counts.incomplete++;
+      this.stats.recordingsIncomplete++;
+    } else if (summary.recording === 'complete') counts.complete++;
+    else counts.unrecorded++;
   }
 
   /** A flood of refused INVITEs must not flood the log: at most one line a second, with the running counts. */

@@ -33,6 +33,8 @@ export interface CallSummary {
   readonly answeredAt?: string;
   readonly durationMs: number;
   readonly recorded: boolean;
+  /** A recorded call's recording: whole, or missing something (a segment not closed, the final manifest not written). */
+  readonly recording?: 'complete' | 'incomplete';
   /** Whether the caller heard the announcement, and the second message. */
   readonly announcement?: 'played' | 'played-second' | 'aborted';
   readonly legs: { readonly caller?: LegSummary; readonly agent?: LegSummary };
@@ -60,6 +62,7 @@ export function summarise(call: Call): CallSummary {
     ...(call.answeredAt ? { answeredAt: call.answeredAt.toISOString() } : {}),
     durationMs: Date.now() - call.startedAt.getTime(),
     recorded: call.recordings.size > 0,
+    ...(call.recordingOutcome !== undefined ? { recording: call.recordingOutcome } : {}),
     ...(call.announcement !== undefined ? { announcement: call.announcement } : {}),
     legs: { ...(caller ? { caller } : {}), ...(agent ? { agent } : {}) },
   };

@@ -3,6 +3,7 @@
  * few capture actions an operator or a compliance tool may take on it. The
  * gateway implements `CaptureControl`; the HTTP layer only translates.
  */
+import type { LineCalls } from '../call/gateway.js';
 import type { MediaTotals } from '../call/media-totals.js';
 import type { Hold } from '../retention/holds.js';
 import type { SweepReport } from '../retention/sweep.js';
@@ -75,7 +76,9 @@ export interface HealthView {
   status: 'ok' | 'degraded';
   /** What makes it degraded, one sentence each; empty when ok. */
   problems: string[];
-  calls: { active: number; started: number; ended: number };
+  calls: { active: number; started: number; ended: number; recordingsIncomplete: number };
+  /** Each line's ended calls: recorded whole, recorded with something missing, or not recorded. */
+  lines?: Record<string, LineCalls>;
   refused: { notTrunk: number; noLine: number; recordingUnavailable: number };
   /** Absent when the gateway records into memory only (tests). */
   spool?: {

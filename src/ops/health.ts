@@ -4,7 +4,7 @@
  * their retention (a sweep that failed), put in words for whoever is paged.
  */
 import type { HealthView } from '../control/types.js';
-import type { GatewayStats } from '../call/gateway.js';
+import type { GatewayStats, LineCalls } from '../call/gateway.js';
 import type { MediaTotals } from '../call/media-totals.js';
 import type { EngineStats } from '../sip/engine.js';
 import type { Spool } from '../storage/spool.js';
@@ -12,7 +12,12 @@ import type { RetentionSweeper } from '../retention/sweeper.js';
 import type { Uploader } from '../storage/uploader.js';
 
 export interface HealthSources {
-  readonly gateway: { readonly stats: GatewayStats; readonly activeCalls: ReadonlyMap<string, unknown>; readonly media?: MediaTotals };
+  readonly gateway: {
+    readonly stats: GatewayStats;
+    readonly activeCalls: ReadonlyMap<string, unknown>;
+    readonly media?: MediaTotals;
+    readonly lineCalls?: ReadonlyMap<string, LineCalls>;
+  };
   readonly engine?: { readonly stats: Readonly<EngineStats> };
   /** The control API's counters; absent before it listens. */
   readonly control?: { readonly stats: { readonly requests: number; readonly unauthorized: number; readonly auditFailures: number } };
@@ -36,7 +41,8 @@ export function healthOf({ gateway, engine, control, spool, uploader, retention,
   const view: HealthView = {
     status: 'ok',
     problems,
-    calls: { active: gateway.activeCalls.size, started: stats.callsStarted, ended: stats.callsEnded },
+    calls: { active: gateway.activeCalls.size, started: stats.callsStarted, ended: stats.callsEnded, recordingsIncomplete: stats.recordingsIncomplete },
+    ...(gateway.lineCalls ? { lines: Object.fromEntries([...gateway.lineCalls].map(([line, c]) => [line, { ...c }])) } : {}),
     refused: { notTrunk: stats.rejectedNotTrunk, noLine: stats.rejectedNoLine, recordingUnavailable: stats.recordingUnavailable },
     ...(engine ? { sip: { ...engine.stats } } : {}),
     ...(gateway.media ? { media: gateway.media } : {}),

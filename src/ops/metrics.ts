@@ -97,6 +97,15 @@ export function metricsText(view: HealthView, proc: ProcessFigures): string {
     [{ reason: 'not-trunk' }, view.refused.notTrunk],
     [{ reason: 'no-line' }, view.refused.noLine],
   ]);
+  m.counter('recordings_incomplete', 'Recorded calls that ended with something missing: a segment not closed, or the final manifest not written.', view.calls.recordingsIncomplete);
+  if (view.lines) {
+    const samples = Object.entries(view.lines).flatMap(([line, c]): Sample[] => [
+      [{ line, recording: 'complete' }, c.complete],
+      [{ line, recording: 'incomplete' }, c.incomplete],
+      [{ line, recording: 'none' }, c.unrecorded],
+    ]);
+    if (samples.length > 0) m.counter('line_calls', 'Ended calls by line, and what became of their recording.', samples);
+  }
   m.counter('recording_unavailable', 'Calls to recorded lines refused or carried unrecorded because recordings could not be kept.', view.refused.recordingUnavailable);
 
   if (view.sip) {

@@ -139,6 +139,9 @@ test("the spool's disk fills mid-call: the call goes on, the legs go on in new s
   assert.equal(summary.reason, 'caller-bye');
   assert.equal(await pipeline.uploader.drain(20_000), true, 'everything reaches the store, the failed segments too');
   assert.match(gw.logTail(), /recording incomplete: segments could not be closed/, 'the call\'s log says so');
+  assert.equal(summary.recording, 'incomplete');
+  assert.equal(gw.running.gateway.stats.recordingsIncomplete, 1, 'counted, for /health and /metrics');
+  assert.deepEqual(gw.running.gateway.lineCalls.get('helpline'), { complete: 0, incomplete: 1, unrecorded: 0 });
 
   const store = new FsStore({ dir: gw.storeDir });
   const kdk = loadDecryptionKey(gw.privateKeyFile);

@@ -46,6 +46,7 @@ test('Prometheus scrapes the gateway with a monitor token: the call, its RTP, it
 
   const { finished } = await startCall(t, gw, { agent: { scenario: 'agent.xml' }, caller: { scenario: 'caller.xml', pauseMs: 2000 } });
   const { summary } = await finished;
+  assert.equal(summary.recording, 'complete');
   assert.equal(await gw.running.pipeline?.uploader.drain(20_000), true);
   const relayed = (summary.legs.caller?.relayed ?? 0) + (summary.legs.agent?.relayed ?? 0);
   assert.ok(relayed > 100, `${relayed} packets relayed`);
@@ -65,6 +66,9 @@ test('Prometheus scrapes the gateway with a monitor token: the call, its RTP, it
   assert.ok(uploaded !== undefined && uploaded >= 4, 'two legs and the manifests');
   const expected: Record<string, number> = {
     recgw_calls_started_total: 1,
+    'recgw_line_calls_total{line="helpline",recording="complete"}': 1,
+    'recgw_line_calls_total{line="helpline",recording="none"}': 0,
+    recgw_recordings_incomplete_total: 0,
     recgw_calls_active: 0,
     recgw_degraded: 0,
     recgw_rtp_packets_relayed_total: relayed,

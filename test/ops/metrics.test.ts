@@ -10,7 +10,8 @@ import { metricsText, processFigures, type ProcessFigures } from '../../src/ops/
 const view: HealthView = {
   status: 'degraded',
   problems: ['spool full', 'object store refusing uploads'],
-  calls: { active: 3, started: 41, ended: 38 },
+  calls: { active: 3, started: 41, ended: 38, recordingsIncomplete: 2 },
+  lines: { helpline: { complete: 30, incomplete: 2, unrecorded: 5 }, 'sales "uk"': { complete: 1, incomplete: 0, unrecorded: 0 } },
   refused: { notTrunk: 7, noLine: 2, recordingUnavailable: 1 },
   sip: { received: 900, malformed: 5, rejected400: 4, dropped: 6, dialogs: 6, transactions: 2 },
   media: { rtpReceived: 120_000, rtpAccepted: 119_990, rtpRelayed: 119_980, droppedSource: 11, malformed: 12, captureLate: 13, captureWriteErrors: 0, redactedSamples: 24_000 },
@@ -83,6 +84,11 @@ test('metrics: every figure of the health view, under its own name, in the text 
   assert.equal(value(f, 'recgw_invites_refused_total', '{reason="not-trunk"}'), 7);
   assert.equal(value(f, 'recgw_invites_refused_total', '{reason="no-line"}'), 2);
   assert.equal(value(f, 'recgw_recording_unavailable_total'), 1);
+  assert.equal(value(f, 'recgw_recordings_incomplete_total'), 2);
+  assert.equal(value(f, 'recgw_line_calls_total', '{line="helpline",recording="complete"}'), 30);
+  assert.equal(value(f, 'recgw_line_calls_total', '{line="helpline",recording="incomplete"}'), 2);
+  assert.equal(value(f, 'recgw_line_calls_total', '{line="helpline",recording="none"}'), 5);
+  assert.equal(value(f, 'recgw_line_calls_total', '{line="sales \\"uk\\"",recording="complete"}'), 1, 'a line\'s name is escaped');
   assert.equal(value(f, 'recgw_sip_messages_malformed_total'), 5);
   assert.equal(value(f, 'recgw_sip_malformed_rejected_total'), 4);
   assert.equal(value(f, 'recgw_sip_messages_dropped_total'), 6);
@@ -109,7 +115,7 @@ test('metrics: every figure of the health view, under its own name, in the text 
   assert.equal(value(f, 'recgw_event_loop_active_seconds_total'), 3.25);
 
   // Recording into memory only, no store, no SIP engine: those families are left out, not printed as zeros.
-  const bare = parse(metricsText({ status: 'ok', problems: [], calls: { active: 0, started: 0, ended: 0 }, refused: { notTrunk: 0, noLine: 0, recordingUnavailable: 0 } }, proc));
+  const bare = parse(metricsText({ status: 'ok', problems: [], calls: { active: 0, started: 0, ended: 0, recordingsIncomplete: 0 }, refused: { notTrunk: 0, noLine: 0, recordingUnavailable: 0 } }, proc));
   assert.equal(value(bare, 'recgw_degraded'), 0);
   for (const name of bare.keys()) assert.doesNotMatch(name, /spool|upload|retention|sip|rtp|capture/);
 });
