@@ -1,5 +1,6 @@
 /**
- * Finding every call of one telephone number, for a subject access request.
+ * Finding every call of one telephone number, for a subject access request,
+ * or every call of one line in a range of days, for an auditor.
  * Caller and called numbers are personal data, so they live only in the
  * encrypted manifests: the search opens each manifest in range with the
  * private key, on the records officer's machine, never on the gateway.
@@ -17,7 +18,8 @@ import { openManifest, streamToBuffer } from './export.js';
 import { messageOf } from '../errors.js';
 
 export interface FindQuery {
-  readonly number: string;
+  /** Without it, every call in range matches (a line's calls, for an audit). */
+  readonly number?: string;
   /** UTC days, inclusive. */
   readonly from?: string;
   readonly to?: string;
@@ -28,7 +30,7 @@ export interface FoundCall {
   /** The call's folder in the store: what `recgw export --call` takes. */
   readonly folder: string;
   readonly manifest: Manifest;
-  /** caller, called, or both. */
+  /** caller, called, or both; empty when the query names no number. */
   readonly matched: readonly ('caller' | 'called')[];
 }
 
@@ -55,7 +57,8 @@ export function sameNumber(a: string, b: string): boolean {
 }
 
 export async function findCalls(store: ObjectStore, kdk: KeyDecryptionKey, q: FindQuery): Promise<FindResult> {
-  if (digitsOf(q.number) === '') throw new Error(`"${q.number}" holds no digits to search for`);
+  const number = q.number;
+  if (number !== undefined && digitsOf(number) === '') throw new Error(`"${number}" holds no digits to search for`);
   const line = q.line !== undefined ? keySafe(q.line) : undefined;
   // The final manifest where there is one; the start manifest of a call that never ended (a crash).
   const manifests = new Map<string, { key: string; folder: string; final: boolean }>();
@@ -78,9 +81,13 @@ export async function findCalls(store: ObjectStore, kdk: KeyDecryptionKey, q: Fi
       unreadable.push({ key, error: messageOf(err) });
       continue;
     }
+    if (number === undefined) {
+      found.push({ folder, manifest, matched: [] });
+      continue;
+    }
     const matched: ('caller' | 'called')[] = [];
-    if (sameNumber(manifest.callerNumber, q.number)) matched.push('caller');
-    if (sameNumber(manifest.calledNumber, q.number)) matched.push('called');
+    if (sameNumber(manifest.callerNumber, number)) matched.push('caller');
+    if (sameNumber(manifest.calledNumber, number)) matched.push('called');
     if (matched.length > 0) found.push({ folder, manifest, matched });
   }
   found.sort((a, b) => (a.manifest.startedAt < b.manifest.startedAt ? -1 : a.manifest.startedAt > b.manifest.startedAt ? 1 : 0));

@@ -13,13 +13,15 @@ import { silentLogger } from '../ops/log.js';
 import { openStore } from '../recording/pipeline.js';
 import { parseCommandArgs, UsageError } from './args.js';
 
-export const FIND_USAGE = `usage: recgw find --number NUMBER --private-key FILE [--config FILE]
+export const FIND_USAGE = `usage: recgw find (--number NUMBER | --line NAME) --private-key FILE [--config FILE]
                   [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--line NAME]
                   [--out DIR --reason TEXT [--by NAME] [--format wav|mp3]]
 
   list every call to or from NUMBER (compared by digits, and by the last nine
-  where both have as many, so 07700 900123 and +44 7700 900123 are one), by
-  opening each call's encrypted manifest with the private key. With --out,
+  where both have as many, so 07700 900123 and +44 7700 900123 are one), or
+  without --number every call of the line, by opening each call's encrypted
+  manifest with the private key; each incomplete recording is marked, and
+  counted at the end. With --out,
   write a copy of each call there, one folder per call, after recording the
   release (who, why, which calls) in the store; --reason is required then.
 `;
@@ -34,15 +36,16 @@ export async function runFind(args: readonly string[], out: { write(s: string): 
   }
   const number = a.values.get('--number');
   const privateKey = a.values.get('--private-key');
-  if (number === undefined || privateKey === undefined) throw new UsageError(`find needs --number and --private-key\n\n${FIND_USAGE}`);
-  const query: { -readonly [K in keyof FindQuery]: FindQuery[K] } = { number };
+  const line = a.values.get('--line');
+  // Without a number the search lists a line: never the whole store at once, by a slip of the keyboard.
+  if ((number === undefined && line === undefined) || privateKey === undefined) throw new UsageError(`find needs --number or --line, and --private-key\n\n${FIND_USAGE}`);
+  const query: { -readonly [K in keyof FindQuery]: FindQuery[K] } = number !== undefined ? { number } : {};
   for (const [option, field] of [['--from', 'from'], ['--to', 'to']] as const) {
     const v = a.values.get(option);
     if (v === undefined) continue;
     if (!DAY.test(v)) throw new UsageError(`${option} is a day, YYYY-MM-DD`);
     query[field] = v;
   }
-  const line = a.values.get('--line');
   if (line !== undefined) query.line = line;
   const dir = a.values.get('--out');
   const reason = a.values.get('--reason');
@@ -57,9 +60,12 @@ export async function runFind(args: readonly string[], out: { write(s: string): 
   const r = await findCalls(store, kdk, query);
   for (const f of r.found) {
     const m = f.manifest;
-    out.write(`${m.startedAt}  ${f.folder}  line ${m.line}  ${m.direction}  ${m.callerNumber} -> ${m.calledNumber}  operator ${m.operator ?? 'unknown'}  (${f.matched.join(' and ')})${m.complete ? '' : '  INCOMPLETE'}\n`);
+    const matched = f.matched.length > 0 ? `  (${f.matched.join(' and ')})` : '';
+    out.write(`${m.startedAt}  ${f.folder}  line ${m.line}  ${m.direction}  ${m.callerNumber} -> ${m.calledNumber}  operator ${m.operator ?? 'unknown'}${matched}${m.complete ? '' : '  INCOMPLETE'}\n`);
   }
-  out.write(`${r.found.length} ${r.found.length === 1 ? 'call' : 'calls'} of ${number} in ${r.manifestsRead} read\n`);
+  const incomplete = r.found.filter((f) => !f.manifest.complete).length;
+  const of = number !== undefined ? `of ${number}` : `of line ${line ?? ''}`;
+  out.write(`${r.found.length} ${r.found.length === 1 ? 'call' : 'calls'} ${of} in ${r.manifestsRead} read${incomplete > 0 ? `, ${incomplete} incomplete` : ''}\n`);
   for (const u of r.unreadable) out.write(`not read: ${u.key}: ${u.error}\n`);
   if (dir === undefined || r.found.length === 0) return r.unreadable.length > 0 ? 1 : 0;
 
@@ -69,7 +75,7 @@ export async function runFind(args: readonly string[], out: { write(s: string): 
     reason: reason ?? '',
     tool: 'find',
     released,
-    query: { number, ...(query.from !== undefined ? { from: query.from } : {}), ...(query.to !== undefined ? { to: query.to } : {}), ...(line !== undefined ? { line } : {}) },
+    query: { ...(number !== undefined ? { number } : {}), ...(query.from !== undefined ? { from: query.from } : {}), ...(query.to !== undefined ? { to: query.to } : {}), ...(line !== undefined ? { line } : {}) },
   });
   out.write(`release recorded: ${record}\n`);
   mkdirSync(dir, { recursive: true, mode: 0o700 });

@@ -3,7 +3,8 @@
  * SIPp placed through the gateway is found by the caller's number however it
  * is written, a manifest sealed for another key is named rather than passed
  * over, and with --out each call is copied after the release is recorded in
- * the store. `recgw export` records its release too.
+ * the store. `recgw export` records its release too. An auditor lists a
+ * line's calls, the incomplete ones marked.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -14,6 +15,7 @@ import type { Release } from '../../src/access/releases.js';
 import { RecordingSealer } from '../../src/crypto/format.js';
 import { generateKeyPair, loadEncryptionKey } from '../../src/crypto/keys.js';
 import { manifestKey } from '../../src/recording/layout.js';
+import { streamToBuffer } from '../../src/access/export.js';
 import { FsStore } from '../../src/storage/fs.js';
 import { startCall } from '../helpers/calls.js';
 import { startTestGateway } from '../helpers/gateway.js';
@@ -25,7 +27,7 @@ function recgw(args: string[]): { code: number | null; out: string; err: string 
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
-test('recgw find lists a caller\'s calls, names what it cannot read, and releases copies on the record', async (t) => {
+test('recgw find lists a caller\'s calls, names what it cannot read, and releases copies on the record; by line, it lists the line\'s calls and marks the incomplete', async (t) => {
   const gw = await startTestGateway({ pipeline: true });
   t.after(() => gw.stop());
   const { finished } = await startCall(t, gw, { agent: { scenario: 'agent.xml' }, caller: { scenario: 'caller.xml', pauseMs: 1000 } });
@@ -52,6 +54,7 @@ test('recgw find lists a caller\'s calls, names what it cannot read, and release
   assert.match(recgw(['find', '--number', '07700900123', '--to', '2000-01-01', ...key]).out, /0 calls of 07700900123 in 0 read/, 'a range before the call reads nothing');
   assert.match(recgw(['find', '--number', '07700900123', '--from', day, '--to', day, '--line', 'helpline', ...key]).out, /1 call of/);
 
+
   const out = join(gw.storeDir, '..', 'sar-1');
   assert.equal(recgw(['find', '--number', '07700900123', '--out', out, ...key]).code, 2, '--out without --reason is refused');
   assert.ok(!existsSync(out), 'and nothing was written');
@@ -74,4 +77,14 @@ test('recgw find lists a caller\'s calls, names what it cannot read, and release
     ],
   );
   assert.deepEqual(records[0]?.query, { number: '07700900123' });
+
+  // An auditor lists a line's calls: a call that never ended (only its start manifest, as a crash leaves it) is marked.
+  const startManifest = await streamToBuffer(await store.get(manifestKey('helpline', summary.callId, startedAt, 'start')));
+  await store.put(manifestKey('helpline', 'crashed-call', startedAt, 'start'), startManifest, { tags: {} });
+  const line = recgw(['find', '--line', 'helpline', '--from', day, '--to', day, ...key]);
+  assert.equal(line.code, 1, 'the manifest sealed for another key is still named');
+  assert.match(line.out, new RegExp(`${summary.callId}  line helpline  inbound  07700900123 -> 1000  operator \\S+\\n`), 'whole: no mark');
+  assert.match(line.out, /crashed-call {2}line helpline .* INCOMPLETE\n/);
+  assert.match(line.out, /2 calls of line helpline in 3 read, 1 incomplete/);
+  assert.equal(recgw(['find', ...key]).code, 2, 'neither a number nor a line: refused, never the whole store');
 });
