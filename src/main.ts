@@ -33,7 +33,13 @@ export interface RunningGateway {
   /** The retention sweeps; absent when a test's writer stands in for the pipeline. */
   readonly retention?: RetentionSweeper;
   readonly audit: AuditLog;
-  stop(): Promise<void>;
+  /**
+   * Stops the gateway. With `drainMs`, it first drains (Gateway.drain): new
+   * calls are refused while the calls up carry on, for up to `drainMs` or
+   * until `signal` aborts; the control API keeps answering meanwhile. Then
+   * every call still up is ended. Later calls return the first one's promise.
+   */
+  stop(opts?: { readonly drainMs?: number; readonly signal?: AbortSignal }): Promise<void>;
 }
 
 export interface StartOptions {
@@ -147,8 +153,9 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions): P
     ...(control ? { control } : {}),
     ...(retention ? { retention: retention.sweeper } : {}),
     audit,
-    stop: () =>
+    stop: (opts = {}) =>
       (stopping ??= (async () => {
+        if (opts.drainMs !== undefined && opts.drainMs > 0) await gateway.drain(opts.drainMs, opts.signal);
         await control?.close();
         // A sweep under way ends between two calls; it must not delete while the store is being closed.
         await retention?.sweeper.stop();

@@ -49,7 +49,20 @@ export interface GatewayStats {
   callsEnded: number;
   /** Recorded calls that ended with something missing: a segment not closed, or the final manifest not written. */
   recordingsIncomplete: number;
+  /** INVITEs refused (503) because the gateway was draining. */
+  refusedDraining: number;
 }
+
+/** While draining: since when, and when the calls still up will be ended. */
+export interface DrainState {
+  readonly since: string;
+  readonly deadline: string;
+}
+
+/** Retry-After of a 503 to a new call or an OPTIONS ping while draining (a spool-full refusal says the same). */
+const RETRY_AFTER_S = 60;
+/** How often a drain says how many calls are still up. */
+const DRAIN_REPORT_MS = 60_000;
 
 /** How a line's calls ended, for an auditor's "was every call on this line recorded?". */
 export interface LineCalls {
@@ -90,7 +103,7 @@ function unrecordedLine(pbx: string): LineConfig {
 
 export class Gateway extends TypedEmitter<GatewayEvents> {
   readonly allocator: PortAllocator;
-  readonly stats: GatewayStats = { recordingUnavailable: 0, rejectedNotTrunk: 0, rejectedNoLine: 0, callsStarted: 0, callsEnded: 0, recordingsIncomplete: 0 };
+  readonly stats: GatewayStats = { recordingUnavailable: 0, rejectedNotTrunk: 0, rejectedNoLine: 0, callsStarted: 0, callsEnded: 0, recordingsIncomplete: 0, refusedDraining: 0 };
   /** Every ended call by its line, in the order lines first ended a call. */
   readonly lineCalls = new Map<string, LineCalls>();
   private readonly calls = new Map<string, Call>();
@@ -101,6 +114,7 @@ export class Gateway extends TypedEmitter<GatewayEvents> {
   private readonly deps: CallDeps;
   private readonly captureClock = new CaptureClock();
   private lastRefusalLog = 0;
+  private drainState: DrainState | undefined;
 
   constructor(
     private readonly config: GatewayConfig,
@@ -153,6 +167,47 @@ export class Gateway extends TypedEmitter<GatewayEvents> {
     this.log.info({ address, port, transports, rtp: `${this.config.rtp.address}:${this.config.rtp.portMin}-${this.config.rtp.portMax}`, lines: this.config.lines.length }, 'gateway listening');
   }
 
+  get draining(): DrainState | undefined {
+    return this.drainState;
+  }
+
+  /**
+   * Refuses new calls (503, and OPTIONS pings likewise, so a trunk sends its
+   * calls elsewhere) while the calls up carry on to their end, for a restart
+   * that cuts no one off. Resolves once the last call has ended, or when `ms`
+   * has passed or `signal` aborts: stop() then ends the rest. Requests inside
+   * a call, and an INVITE with Replaces for a call up (a transfer in the
+   * PBX), are still taken.
+   */
+  async drain(ms: number, signal?: AbortSignal): Promise<void> {
+    const deadline = Date.now() + ms;
+    if (!this.drainState) {
+      this.drainState = { since: new Date().toISOString(), deadline: new Date(deadline).toISOString() };
+      this.engine.setOutOfService(RETRY_AFTER_S);
+      this.log.warn({ calls: this.calls.size, deadline: this.drainState.deadline }, 'draining: new calls refused, the calls up carry on');
+    }
+    if (this.calls.size === 0 || signal?.aborted) return;
+    await new Promise<void>((resolve) => {
+      // The timers are set before anything can call done().
+      const done = (): void => {
+        clearInterval(report);
+        clearTimeout(timeout);
+        signal?.removeEventListener('abort', done);
+        this.off('call-ended', onEnded);
+        resolve();
+      };
+      const onEnded = (): void => {
+        if (this.calls.size === 0) done();
+      };
+      const report = setInterval(() => this.log.info({ calls: this.calls.size }, 'draining'), DRAIN_REPORT_MS);
+      const timeout = setTimeout(done, Math.max(0, deadline - Date.now()));
+      this.on('call-ended', onEnded);
+      signal?.addEventListener('abort', done, { once: true });
+    });
+    if (this.calls.size > 0) this.log.warn({ calls: this.calls.size, aborted: signal?.aborted ?? false }, 'drain over: ending the calls still up');
+    else this.log.info('drained: no call up');
+  }
+
   /** Ends every call (BYE both sides), waits for their captures to close, then stops the engine. */
   async stop(): Promise<void> {
     const calls = [...this.calls.values()];
@@ -185,6 +240,11 @@ export class Gateway extends TypedEmitter<GatewayEvents> {
   private onInvite(req: SipRequest, res: SipResponse): void {
     const now = this.options.now?.() ?? new Date();
     if (req.has('replaces') && this.onReplaces(req, res)) return;
+    if (this.drainState) {
+      this.stats.refusedDraining++;
+      res.send(503, { reason: 'Service Unavailable', headers: { 'Retry-After': String(RETRY_AFTER_S) } });
+      return;
+    }
     if (this.router.isPbx(req.source.address)) {
       const out = this.router.routeOutbound(req.source.address, req.callingNumber, req.calledNumber, now);
       if (out.kind === 'reject') return this.refuse(req, res, out.status, out.reason);

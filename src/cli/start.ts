@@ -1,6 +1,8 @@
 /**
- * `recgw start`: load and validate the config once, start the gateway, stop it
- * cleanly (every call ended with BYE, every capture closed) on SIGINT/SIGTERM.
+ * `recgw start`: load and validate the config once, start the gateway, and on
+ * SIGTERM or SIGINT drain it (new calls refused, the calls up carry on for up
+ * to `shutdown.drainSeconds`), then stop it cleanly: every call still up ended
+ * with BYE, every capture closed. A second signal ends the drain at once.
  */
 import { loadCommandConfig } from '../config/load.js';
 import { startGateway } from '../main.js';
@@ -14,9 +16,18 @@ export async function runStart(opts: { readonly configFile: string | undefined }
   const running = await startGateway(config, { log, logHub });
 
   return new Promise<number>((resolve) => {
+    const cutShort = new AbortController();
+    let stopping = false;
     const stop = (signal: NodeJS.Signals): void => {
-      log.info({ signal }, 'stopping');
-      running.stop().then(
+      if (stopping) {
+        if (!cutShort.signal.aborted) log.warn({ signal, calls: running.gateway.activeCalls.size }, 'second signal: ending the calls still up now');
+        cutShort.abort();
+        return;
+      }
+      stopping = true;
+      const { drainSeconds } = config.shutdown;
+      log.info({ signal, drainSeconds, calls: running.gateway.activeCalls.size }, 'stopping');
+      running.stop({ drainMs: drainSeconds * 1000, signal: cutShort.signal }).then(
         () => resolve(0),
         (err: unknown) => {
           log.error({ err }, 'stop failed');
@@ -24,7 +35,7 @@ export async function runStart(opts: { readonly configFile: string | undefined }
         },
       );
     };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
   });
 }

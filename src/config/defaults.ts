@@ -48,6 +48,8 @@ audit:
   file: ./var/audit.log
 retention:
   sweep: "30 3 * * *"
+shutdown:
+  drainSeconds: 600
 `;
 
 /**

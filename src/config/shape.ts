@@ -57,6 +57,7 @@ export const CONFIG_SHAPE = map({
   control: map({ enabled: value, listen: text, port: value, token: text, tokenFile: text, clients: list(map({ name: text, role: value, token: text, tokenFile: text })) }),
   audit: map({ file: text }),
   retention: map({ sweep: text, timeZone: text }),
+  shutdown: map({ drainSeconds: value }),
 });
 
 /** The keys a mapping at this place may hold. */

@@ -219,6 +219,15 @@ export interface RetentionConfig {
   readonly timeZone?: string;
 }
 
+export interface ShutdownConfig {
+  /**
+   * On the first SIGTERM or SIGINT the gateway refuses new calls (503) and
+   * waits this long for the calls up to end by themselves, then ends the rest;
+   * 0 ends them at once. A second signal ends them at once too.
+   */
+  readonly drainSeconds: number;
+}
+
 export interface GatewayConfig {
   readonly sip: SipConfig;
   readonly rtp: RtpConfig;
@@ -233,4 +242,5 @@ export interface GatewayConfig {
   readonly control: ControlConfig;
   readonly audit: AuditConfig;
   readonly retention: RetentionConfig;
+  readonly shutdown: ShutdownConfig;
 }

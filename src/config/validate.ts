@@ -44,6 +44,9 @@ export function validateConfig(raw: unknown, ctx: ValidateContext): GatewayConfi
     control: checkControl(c, c.mapping(root['control'], ['control'])),
     audit: checkAudit(c, c.mapping(root['audit'], ['audit'])),
     retention: checkRetention(c, c.mapping(root['retention'], ['retention'])),
+    shutdown: {
+      drainSeconds: c.integer(c.mapping(root['shutdown'], ['shutdown'])['drainSeconds'], ['shutdown', 'drainSeconds'], 0, 86_400, 'must be an integer of seconds, 0–86400 (0 ends calls at once)'),
+    },
   };
   if (c.problems.length > 0) throw new ConfigError(ctx.source, c.problems);
   return deepFreeze(config);

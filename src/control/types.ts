@@ -3,7 +3,7 @@
  * few capture actions an operator or a compliance tool may take on it. The
  * gateway implements `CaptureControl`; the HTTP layer only translates.
  */
-import type { LineCalls } from '../call/gateway.js';
+import type { DrainState, LineCalls } from '../call/gateway.js';
 import type { MediaTotals } from '../call/media-totals.js';
 import type { Hold } from '../retention/holds.js';
 import type { SweepReport } from '../retention/sweep.js';
@@ -79,7 +79,9 @@ export interface HealthView {
   calls: { active: number; started: number; ended: number; recordingsIncomplete: number };
   /** Each line's ended calls: recorded whole, recorded with something missing, or not recorded. */
   lines?: Record<string, LineCalls>;
-  refused: { notTrunk: number; noLine: number; recordingUnavailable: number };
+  refused: { notTrunk: number; noLine: number; recordingUnavailable: number; draining: number };
+  /** Set while the gateway drains for a restart: new calls are refused, the calls up carry on until the deadline. */
+  draining?: DrainState;
   /** Absent when the gateway records into memory only (tests). */
   spool?: {
     usedBytes: number;

@@ -4,7 +4,7 @@
  * their retention (a sweep that failed), put in words for whoever is paged.
  */
 import type { HealthView } from '../control/types.js';
-import type { GatewayStats, LineCalls } from '../call/gateway.js';
+import type { DrainState, GatewayStats, LineCalls } from '../call/gateway.js';
 import type { MediaTotals } from '../call/media-totals.js';
 import type { EngineStats } from '../sip/engine.js';
 import type { Spool } from '../storage/spool.js';
@@ -17,6 +17,7 @@ export interface HealthSources {
     readonly activeCalls: ReadonlyMap<string, unknown>;
     readonly media?: MediaTotals;
     readonly lineCalls?: ReadonlyMap<string, LineCalls>;
+    readonly draining?: DrainState;
   };
   readonly engine?: { readonly stats: Readonly<EngineStats> };
   /** The control API's counters; absent before it listens. */
@@ -43,7 +44,8 @@ export function healthOf({ gateway, engine, control, spool, uploader, retention,
     problems,
     calls: { active: gateway.activeCalls.size, started: stats.callsStarted, ended: stats.callsEnded, recordingsIncomplete: stats.recordingsIncomplete },
     ...(gateway.lineCalls ? { lines: Object.fromEntries([...gateway.lineCalls].map(([line, c]) => [line, { ...c }])) } : {}),
-    refused: { notTrunk: stats.rejectedNotTrunk, noLine: stats.rejectedNoLine, recordingUnavailable: stats.recordingUnavailable },
+    refused: { notTrunk: stats.rejectedNotTrunk, noLine: stats.rejectedNoLine, recordingUnavailable: stats.recordingUnavailable, draining: stats.refusedDraining },
+    ...(gateway.draining ? { draining: gateway.draining } : {}),
     ...(engine ? { sip: { ...engine.stats } } : {}),
     ...(gateway.media ? { media: gateway.media } : {}),
   };

@@ -93,10 +93,12 @@ export function metricsText(view: HealthView, proc: ProcessFigures): string {
   m.gauge('calls_active', 'Calls up now.', view.calls.active);
   m.counter('calls_started', 'Calls taken since start.', view.calls.started);
   m.counter('calls_ended', 'Calls ended since start.', view.calls.ended);
-  m.counter('invites_refused', 'INVITEs refused: from no trunk address (403), or to no line (404).', [
+  m.counter('invites_refused', 'INVITEs refused: from no trunk address (403), to no line (404), or while draining (503).', [
     [{ reason: 'not-trunk' }, view.refused.notTrunk],
     [{ reason: 'no-line' }, view.refused.noLine],
+    [{ reason: 'draining' }, view.refused.draining],
   ]);
+  m.gauge('draining', '1 while the gateway drains for a restart: new calls refused, the calls up carry on.', view.draining !== undefined);
   m.counter('recordings_incomplete', 'Recorded calls that ended with something missing: a segment not closed, or the final manifest not written.', view.calls.recordingsIncomplete);
   if (view.lines) {
     const samples = Object.entries(view.lines).flatMap(([line, c]): Sample[] => [

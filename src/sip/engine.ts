@@ -141,6 +141,12 @@ export interface SipEngine extends TypedEmitter<SipEngineEvents> {
   /** Where we listen (after listen(); port 0 in the config is resolved here). */
   readonly local: { readonly address: string; readonly port: number; readonly transports: readonly Transport[] };
   readonly stats: Readonly<EngineStats>;
+  /**
+   * While set, an OPTIONS outside a dialog is answered 503 with this
+   * Retry-After, so a trunk that pings with OPTIONS takes the gateway out of
+   * its rotation (the gateway is draining); undefined answers 200 again.
+   */
+  setOutOfService(retryAfterSec: number | undefined): void;
   /** Answers 200 with `localSdp` and resolves when the ACK arrives. Rejects with SipError(408) when no ACK comes. */
   createUAS(req: SipRequest, res: SipResponse, opts: UasOptions): Promise<Dialog>;
   /**

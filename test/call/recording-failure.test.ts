@@ -9,17 +9,16 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { exportCall } from '../../src/access/export.js';
 import { freePort } from '../../src/cli/free-port.js';
-import { Sipp } from '../../src/cli/sipp.js';
 import { openRecording } from '../../src/crypto/format.js';
 import { loadDecryptionKey } from '../../src/crypto/keys.js';
 import { PCMA_SILENCE } from '../../src/media/g711.js';
 import { FsStore } from '../../src/storage/fs.js';
-import { assertSippOk, pcapAudio, sippMediaPort, startCall, tracedMessages } from '../helpers/calls.js';
-import { eventually, startTestGateway, TEST_CONTROL_TOKEN, type TestGateway } from '../helpers/gateway.js';
+import { assertRefused, pcapAudio, startCall } from '../helpers/calls.js';
+import { eventually, startTestGateway, TEST_CONTROL_TOKEN } from '../helpers/gateway.js';
 import type { HealthView } from '../../src/control/types.js';
 import { smallDisk } from '../helpers/small-disk.js';
 
@@ -33,15 +32,6 @@ async function getHealth(port: number | undefined): Promise<HealthView> {
 /** Line 1000, recorded, with the given onRecordingFailure policy. */
 function helpline(policy: 'reject' | 'continue'): (agentPort: number, file: string) => unknown[] {
   return (agentPort, file) => [{ number: '1000', name: 'helpline', target: `sip:queue@127.0.0.1:${agentPort}`, record: true, announcement: { file }, onRecordingFailure: policy }];
-}
-
-/** A SIPp caller to line 1000 is refused with 503 (the line's onRecordingFailure is reject). */
-async function assertRefused(t: TestContext, gw: TestGateway): Promise<void> {
-  const caller = new Sipp({ scenario: 'caller-refused.xml', localPort: await freePort(), mediaPort: await sippMediaPort(), remote: `127.0.0.1:${gw.sipPort}`, service: '1000', traceMessages: true });
-  t.after(() => caller.kill());
-  const c = await caller.done;
-  assertSippOk('caller', c, gw.logTail);
-  assert.equal(tracedMessages(c.messages, /^SIP\/2\.0 503/).length > 0, true, 'refused with 503');
 }
 
 for (const policy of ['reject', 'continue'] as const) {

@@ -614,3 +614,13 @@ test('control.clients: each a name, a role and its own token or token file; mist
   assert.deepEqual(err.problems.map((p) => p.path), ['control.clients[0].name', 'control.clients[1].role', 'control.clients[1].token', 'control.clients[2].name', 'control.clients[2].tokenFile', 'control.clients[3].token']);
   assert.ok(!err.message.includes('short'), 'a token is never echoed');
 });
+
+test('shutdown.drainSeconds: ten minutes unless set, 0 to end calls at once, and a bad value is named', () => {
+  assert.equal(loadConfig({ env: {} }).shutdown.drainSeconds, 600);
+  assert.equal(parseConfig({ shutdown: { drainSeconds: 0 } }, 'test').shutdown.drainSeconds, 0);
+  const err = configError(() => parseConfig({ shutdown: { drainSeconds: -5 } }, 'test'));
+  assert.deepEqual(
+    err.problems.map((p) => [p.path, p.message]),
+    [['shutdown.drainSeconds', 'must be an integer of seconds, 0–86400 (0 ends calls at once)']],
+  );
+});

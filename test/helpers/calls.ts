@@ -156,3 +156,14 @@ export async function startCall(
   })();
   return { call, finished };
 }
+
+/** A SIPp caller to line 1000 is refused with 503: a line whose onRecordingFailure is reject, or a gateway draining. */
+export async function assertRefused(t: TestContext, gw: { readonly sipPort: number; readonly logTail?: () => string }): Promise<string> {
+  const caller = new Sipp({ scenario: 'caller-refused.xml', localPort: await freePort(), mediaPort: await sippMediaPort(), remote: `127.0.0.1:${gw.sipPort}`, service: '1000', traceMessages: true });
+  t.after(() => caller.kill());
+  const c = await caller.done;
+  assertSippOk('caller', c, gw.logTail);
+  const refusals = tracedMessages(c.messages, /^SIP\/2\.0 503/);
+  assert.equal(refusals.length > 0, true, 'refused with 503');
+  return refusals[0] ?? '';
+}

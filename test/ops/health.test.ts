@@ -19,7 +19,7 @@ import { FlakyStore } from '../helpers/flaky-store.js';
 import { smallDisk } from '../helpers/small-disk.js';
 import { openSpool } from '../helpers/spool.js';
 
-const stats: GatewayStats = { recordingUnavailable: 2, rejectedNotTrunk: 3, rejectedNoLine: 4, callsStarted: 9, callsEnded: 7, recordingsIncomplete: 1 };
+const stats: GatewayStats = { recordingUnavailable: 2, rejectedNotTrunk: 3, rejectedNoLine: 4, callsStarted: 9, callsEnded: 7, recordingsIncomplete: 1, refusedDraining: 5 };
 const calls = new Map([
   ['a', {}],
   ['b', {}],
@@ -42,7 +42,7 @@ test('health: the counters as they are, and ok while the spool has room and the 
   assert.equal(view.status, 'ok');
   assert.deepEqual(view.problems, []);
   assert.deepEqual(view.calls, { active: 2, started: 9, ended: 7, recordingsIncomplete: 1 });
-  assert.deepEqual(view.refused, { notTrunk: 3, noLine: 4, recordingUnavailable: 2 });
+  assert.deepEqual(view.refused, { notTrunk: 3, noLine: 4, recordingUnavailable: 2, draining: 5 });
   const { diskFreeBytes, ...rest } = view.spool ?? {};
   assert.deepEqual(rest, { usedBytes: 1000, maxBytes: 1 << 20, entries: 1, full: false, low: false, failedEntries: 0 });
   assert.ok(diskFreeBytes !== undefined && diskFreeBytes > 0, 'the disk\'s free space, as last read');

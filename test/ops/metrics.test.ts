@@ -12,7 +12,8 @@ const view: HealthView = {
   problems: ['spool full', 'object store refusing uploads'],
   calls: { active: 3, started: 41, ended: 38, recordingsIncomplete: 2 },
   lines: { helpline: { complete: 30, incomplete: 2, unrecorded: 5 }, 'sales "uk"': { complete: 1, incomplete: 0, unrecorded: 0 } },
-  refused: { notTrunk: 7, noLine: 2, recordingUnavailable: 1 },
+  refused: { notTrunk: 7, noLine: 2, recordingUnavailable: 1, draining: 4 },
+  draining: { since: '2026-12-08T02:00:00.000Z', deadline: '2026-12-08T02:10:00.000Z' },
   sip: { received: 900, malformed: 5, rejected400: 4, dropped: 6, dialogs: 6, transactions: 2 },
   media: { rtpReceived: 120_000, rtpAccepted: 119_990, rtpRelayed: 119_980, droppedSource: 11, malformed: 12, captureLate: 13, captureWriteErrors: 0, redactedSamples: 24_000 },
   spool: { usedBytes: 4096, maxBytes: 65_536, entries: 9, full: true, diskFreeBytes: 1_000_000, low: false, failedEntries: 0, oldestSealedAgeSeconds: 17 },
@@ -83,6 +84,8 @@ test('metrics: every figure of the health view, under its own name, in the text 
   assert.equal(value(f, 'recgw_calls_ended_total'), 38);
   assert.equal(value(f, 'recgw_invites_refused_total', '{reason="not-trunk"}'), 7);
   assert.equal(value(f, 'recgw_invites_refused_total', '{reason="no-line"}'), 2);
+  assert.equal(value(f, 'recgw_invites_refused_total', '{reason="draining"}'), 4);
+  assert.equal(value(f, 'recgw_draining'), 1);
   assert.equal(value(f, 'recgw_recording_unavailable_total'), 1);
   assert.equal(value(f, 'recgw_recordings_incomplete_total'), 2);
   assert.equal(value(f, 'recgw_line_calls_total', '{line="helpline",recording="complete"}'), 30);
@@ -115,8 +118,9 @@ test('metrics: every figure of the health view, under its own name, in the text 
   assert.equal(value(f, 'recgw_event_loop_active_seconds_total'), 3.25);
 
   // Recording into memory only, no store, no SIP engine: those families are left out, not printed as zeros.
-  const bare = parse(metricsText({ status: 'ok', problems: [], calls: { active: 0, started: 0, ended: 0, recordingsIncomplete: 0 }, refused: { notTrunk: 0, noLine: 0, recordingUnavailable: 0 } }, proc));
+  const bare = parse(metricsText({ status: 'ok', problems: [], calls: { active: 0, started: 0, ended: 0, recordingsIncomplete: 0 }, refused: { notTrunk: 0, noLine: 0, recordingUnavailable: 0, draining: 0 } }, proc));
   assert.equal(value(bare, 'recgw_degraded'), 0);
+  assert.equal(value(bare, 'recgw_draining'), 0);
   for (const name of bare.keys()) assert.doesNotMatch(name, /spool|upload|retention|sip|rtp|capture/);
 });
 

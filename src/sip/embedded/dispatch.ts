@@ -113,7 +113,8 @@ function onRequest(stack: SipStack, req: IncomingRequest, onInvite: InviteSink):
       if (!onInvite(req, res)) res.send(480);
       return;
     case 'OPTIONS':
-      res.send(200, { headers: { Allow: ALLOW, Accept: 'application/sdp' } });
+      if (stack.outOfService !== undefined) res.send(503, { headers: { 'Retry-After': String(stack.outOfService) } });
+      else res.send(200, { headers: { Allow: ALLOW, Accept: 'application/sdp' } });
       return;
     default:
       res.send(405);

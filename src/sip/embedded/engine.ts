@@ -73,6 +73,10 @@ export class EmbeddedSipEngine extends TypedEmitter<SipEngineEvents> implements 
     return this.stack.stats;
   }
 
+  setOutOfService(retryAfterSec: number | undefined): void {
+    this.stack.outOfService = retryAfterSec;
+  }
+
   async listen(): Promise<void> {
     if (this.state !== 'new') throw new SipError(500, `engine cannot listen when ${this.state}`);
     await this.stack.transport.open();

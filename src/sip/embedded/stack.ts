@@ -44,6 +44,8 @@ export class SipStack implements ServerTxHost, ClientTxHost {
   /** Rejecters of createUAS/createUAC promises still open: close() settles them. */
   readonly pending = new Set<(err: Error) => void>();
   closed = false;
+  /** Set while draining: out-of-dialog OPTIONS get 503 with this Retry-After. */
+  outOfService: number | undefined;
 
   constructor(
     readonly transport: SipTransport,
