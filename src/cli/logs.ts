@@ -6,8 +6,8 @@
  */
 import { WebSocket } from 'ws';
 import { loadCommandConfig } from '../config/load.js';
-import { clientControlToken } from '../control/token.js';
 import { parseCommandArgs } from './args.js';
+import { controlTarget } from './control-client.js';
 
 export const LOGS_USAGE = `usage: recgw logs [--config FILE] [--token-file FILE] [--call CALL-ID] [--line NAME] [--level LEVEL] [--tail N]
 
@@ -18,13 +18,6 @@ export const LOGS_USAGE = `usage: recgw logs [--config FILE] [--token-file FILE]
   config's main one, or an operator client's from --token-file.
 `;
 
-/** The address a client reaches a listener on: a wildcard bind is reached on loopback. */
-function hostOf(listen: string): string {
-  if (listen === '0.0.0.0') return '127.0.0.1';
-  if (listen === '::' || listen === '0:0:0:0:0:0:0:0') return '[::1]';
-  return listen.includes(':') ? `[${listen}]` : listen;
-}
-
 export async function runLogs(args: readonly string[], out: { write(s: string): unknown } = process.stdout): Promise<number> {
   const a = parseCommandArgs(args, { values: ['--config', '--token-file', '--call', '--line', '--level', '--tail'], flags: ['--help'] });
   if (a.flags.has('--help')) {
@@ -32,16 +25,13 @@ export async function runLogs(args: readonly string[], out: { write(s: string): 
     return 0;
   }
   const configFile = a.values.get('--config');
-  const config = loadCommandConfig(configFile);
-  if (!config.control.enabled) throw new Error('the control API is off in this config (control.enabled: false): there is no log to follow');
-  const tokenFile = a.values.get('--token-file');
-  const token = await clientControlToken(tokenFile !== undefined ? { tokenFile } : config.control);
+  const { authority, token } = await controlTarget(loadCommandConfig(configFile), a.values.get('--token-file'), 'there is no log to follow');
   const query = new URLSearchParams();
   for (const [option, param] of [['--call', 'callId'], ['--line', 'line'], ['--level', 'level'], ['--tail', 'tail']] as const) {
     const v = a.values.get(option);
     if (v !== undefined) query.set(param, v);
   }
-  const url = `ws://${hostOf(config.control.listen)}:${config.control.port}/logs${query.size > 0 ? `?${query.toString()}` : ''}`;
+  const url = `ws://${authority}/logs${query.size > 0 ? `?${query.toString()}` : ''}`;
   return new Promise<number>((resolve) => {
     const ws = new WebSocket(url, { headers: { authorization: `Bearer ${token}` } });
     ws.on('message', (data: Buffer) => out.write(`${data.toString('utf8')}\n`));

@@ -11,6 +11,7 @@ import { EXPORT_USAGE, runExport } from './export.js';
 import { runFind } from './find.js';
 import { runKeys } from './keys.js';
 import { runLogs } from './logs.js';
+import { runStatus } from './status.js';
 import { runStart } from './start.js';
 
 const USAGE = `usage: recgw <command> [options]
@@ -30,6 +31,9 @@ commands:
                           hold, retention deletion and refused token is recorded there)
   logs [--call ID] [--line NAME] [--level warn] [--tail N] [--config FILE] [--token-file FILE]
                           follow the running gateway's log live
+  status [--json] [--config FILE] [--token-file FILE]
+                          the running gateway's health in words; exits 1 when
+                          recordings are at risk or it does not answer
   help                    this text
 `;
 
@@ -47,6 +51,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return runAudit(args);
     case 'logs':
       return runLogs(args);
+    case 'status':
+      return runStatus(args);
     case 'find':
       return runFind(args);
     case 'export': {

@@ -114,7 +114,7 @@ export function healthOf({ gateway, engine, control, spool, uploader, retention,
   return view;
 }
 
-function sizeOf(bytes: number): string {
+export function sizeOf(bytes: number): string {
   const units = ['KiB', 'MiB', 'GiB', 'TiB'];
   if (bytes < 1024) return `${bytes} bytes`;
   let value = bytes / 1024;
