@@ -3,7 +3,9 @@
  * engine, the segment writer, the retention sweeps and the gateway from a
  * validated config.
  */
+import { hostname } from 'node:os';
 import { AuditLog } from './access/audit.js';
+import { AuditShipper } from './access/audit-shipper.js';
 import type { GatewayConfig } from './config/types.js';
 import { GatewayControl } from './call/control.js';
 import { Gateway } from './call/gateway.js';
@@ -70,12 +72,17 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions): P
   let pipeline: RecordingPipeline | undefined;
   let control: ControlServer | undefined;
   let retention: { readonly sweeper: RetentionSweeper; readonly service: RetentionService } | undefined;
+  let auditShipper: AuditShipper | undefined;
   try {
     pipeline = opts.writer ? undefined : await startRecordingPipeline(config, opts.log);
     const started = pipeline;
     if (started) opened.push(() => started.stop());
     if (pipeline) {
       const { store } = pipeline;
+      const shipper = new AuditShipper({ store, file: audit.file, host: hostname(), log: opts.log.child({ component: 'audit' }) });
+      await shipper.start();
+      opened.push(() => shipper.stop());
+      auditShipper = shipper;
       const holds = new Holds(store);
       const sweeper = new RetentionSweeper({
         config: config.retention,
@@ -123,6 +130,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions): P
           control: { stats },
           ...(pipeline ? { spool: pipeline.spool, uploader: pipeline.uploader } : {}),
           ...(retention ? { retention: retention.sweeper } : {}),
+          ...(auditShipper ? { audit: { log: audit, shipper: auditShipper } } : {}),
         });
       const version = packageVersion();
       control = await startControlServer({
@@ -160,6 +168,8 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions): P
         // A sweep under way ends between two calls; it must not delete while the store is being closed.
         await retention?.sweeper.stop();
         await gateway.stop();
+        // Every record is written by now: the copy in the store is made whole before the store is let go.
+        await auditShipper?.stop();
         await pipeline?.stop();
         await audit.close();
       })()),

@@ -5,7 +5,7 @@
  * hash + this record's JSON without `hash`), the first one chained to
  * `GENESIS_HASH`, so editing, inserting or removing a line breaks the chain
  * from there on (`verifyAuditLog`). Removing lines from the end only shows
- * against a copy of the last hash kept elsewhere.
+ * against a copy kept elsewhere: the store's (audit-shipper.ts).
  *
  * Appends are rare (an operator's click), so each one is written and
  * datasync'd before the next starts: the order of the file is the order of

@@ -3,6 +3,7 @@
  * few capture actions an operator or a compliance tool may take on it. The
  * gateway implements `CaptureControl`; the HTTP layer only translates.
  */
+import type { AuditShippingView } from '../access/audit-shipper.js';
 import type { DrainState, LineCalls } from '../call/gateway.js';
 import type { MediaTotals } from '../call/media-totals.js';
 import type { Hold } from '../retention/holds.js';
@@ -108,4 +109,6 @@ export interface HealthView {
   media?: MediaTotals;
   /** The control API's requests, those refused for their token, and audit records it could not write. */
   control?: { requests: number; unauthorized: number; auditFailures: number };
+  /** The audit log's last record, and how far its copy in the store reaches. */
+  audit?: AuditShippingView & { lastSeq: number };
 }

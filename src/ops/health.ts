@@ -4,6 +4,7 @@
  * their retention (a sweep that failed), put in words for whoever is paged.
  */
 import type { HealthView } from '../control/types.js';
+import type { AuditShippingView } from '../access/audit-shipper.js';
 import type { DrainState, GatewayStats, LineCalls } from '../call/gateway.js';
 import type { MediaTotals } from '../call/media-totals.js';
 import type { EngineStats } from '../sip/engine.js';
@@ -25,6 +26,8 @@ export interface HealthSources {
   readonly spool?: Pick<Spool, 'usedBytes' | 'maxBytes' | 'full' | 'entries' | 'fault' | 'failedEntries' | 'low' | 'diskFreeBytes' | 'diskReserveBytes'>;
   readonly uploader?: Pick<Uploader, 'stats'>;
   readonly retention?: Pick<RetentionSweeper, 'view'>;
+  /** The audit log (its last record) and its copying into the store. */
+  readonly audit?: { readonly log: { readonly lastSeq: number }; readonly shipper: { readonly view: AuditShippingView } };
   /** The wall clock, ms since the epoch; tests set it. */
   readonly now?: number;
 }
@@ -36,7 +39,7 @@ export interface HealthSources {
  */
 export const UPLOAD_LAG_PROBLEM_S = 15 * 60;
 
-export function healthOf({ gateway, engine, control, spool, uploader, retention, now = Date.now() }: HealthSources): HealthView {
+export function healthOf({ gateway, engine, control, spool, uploader, retention, audit, now = Date.now() }: HealthSources): HealthView {
   const { stats } = gateway;
   const problems: string[] = [];
   const view: HealthView = {
@@ -108,6 +111,16 @@ export function healthOf({ gateway, engine, control, spool, uploader, retention,
     }
     if (last !== undefined && last.unreadable > 0) {
       problems.push(`retention sweep of ${last.startedAt}: ${last.unreadable} ${last.unreadable === 1 ? 'call has' : 'calls have'} an object without readable retention tags; kept, see the log for the keys`);
+    }
+  }
+  if (audit) {
+    const a = audit.shipper.view;
+    view.audit = { lastSeq: audit.log.lastSeq, ...a };
+    const failingFor = a.failingSince !== undefined ? (now - Date.parse(a.failingSince)) / 1000 : 0;
+    // A store outage shows as its own problem first; the audit log's copy is kept until it passes.
+    if (failingFor >= UPLOAD_LAG_PROBLEM_S) {
+      const only = audit.log.lastSeq - a.shippedSeq;
+      problems.push(`audit log not copied to the store since ${a.failingSince ?? ''} (${a.lastError ?? 'unknown error'}): ${only} ${only === 1 ? 'record is' : 'records are'} only on this disk`);
     }
   }
   if (problems.length > 0) view.status = 'degraded';

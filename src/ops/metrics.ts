@@ -181,6 +181,9 @@ export function metricsText(view: HealthView, proc: ProcessFigures): string {
     m.counter('control_unauthorized', 'Control API requests refused for a missing, malformed or wrong token.', c.unauthorized);
     m.counter('audit_failures', 'Audit records of control actions that could not be written.', c.auditFailures);
   }
+  if (view.audit) {
+    m.gauge('audit_unshipped_records', 'Audit records not yet copied into the object store: only on this disk.', view.audit.lastSeq - view.audit.shippedSeq);
+  }
 
   m.counter('process_cpu_seconds', 'CPU time of the process, user and system.', proc.cpuSeconds);
   m.gauge('process_resident_memory_bytes', 'Resident memory of the process.', proc.residentBytes);

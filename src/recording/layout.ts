@@ -9,15 +9,17 @@
  *   <line>/<yyyy>/<mm>/<dd>/<call-id>/manifest-start.rec    (when capture started)
  *   holds/<call-id>.json                                     (a hold on the call: retention/holds.ts)
  *   releases/<time>-<id>.json                                (a copy released: access/releases.ts)
+ *   audit/<host>/<seq>-<seq>-<hash>.jsonl                    (the audit log's copy: access/audit-shipper.ts)
  *
- * so no line's key may be `holds` or `releases`.
+ * so no line's key may be `holds`, `releases` or `audit`.
  */
 import type { SegmentInfo } from './writer.js';
 
 export const HOLD_PREFIX = 'holds/';
 export const RELEASE_PREFIX = 'releases/';
+export const AUDIT_PREFIX = 'audit/';
 /** Folders beside the lines' in the store, which no line's key may be. */
-export const RESERVED_FOLDERS: readonly string[] = [HOLD_PREFIX.slice(0, -1), RELEASE_PREFIX.slice(0, -1)];
+export const RESERVED_FOLDERS: readonly string[] = [HOLD_PREFIX.slice(0, -1), RELEASE_PREFIX.slice(0, -1), AUDIT_PREFIX.slice(0, -1)];
 
 /** Line names are operator-chosen text: keep keys to a safe, portable alphabet. */
 export function keySafe(s: string): string {

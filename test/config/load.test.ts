@@ -567,10 +567,10 @@ test('retention: the sweep runs nightly by default, takes a cron expression or o
   assert.match(err.message, /cron expression/);
 });
 
-test('a line named "holds" or "releases" is refused: the store keeps its holds and releases under those folders', () => {
+test('a line named "holds", "releases" or "audit" is refused: the store keeps its holds, releases and audit log under those folders', () => {
   const line = { number: '1000', target: 'sip:queue@127.0.0.1:5070', record: true };
-  const err = configError(() => parseConfig({ lines: [{ ...line, name: 'Holds' }, { ...line, number: '1001', name: 'releases' }] }, 'test'));
-  assert.deepEqual(err.problems.map((p) => p.path), ['lines[0].name', 'lines[1].name']);
+  const err = configError(() => parseConfig({ lines: [{ ...line, name: 'Holds' }, { ...line, number: '1001', name: 'releases' }, { ...line, number: '1002', name: 'audit' }] }, 'test'));
+  assert.deepEqual(err.problems.map((p) => p.path), ['lines[0].name', 'lines[1].name', 'lines[2].name']);
   assert.match(err.message, /reserved/);
 });
 

@@ -181,3 +181,18 @@ test('health: a sealed recording that waits for the store while the store report
   assert.equal(drained.spool?.oldestSealedAgeSeconds, undefined);
   assert.equal(drained.status, 'ok');
 });
+
+test('health: the audit log\'s copy in the store; copies failing for 15 minutes make it degraded, saying how many records are only on this disk', () => {
+  const now = Date.parse('2026-12-08T03:00:00.000Z');
+  const shipping = (failingSince?: string) => ({
+    log: { lastSeq: 12 },
+    shipper: { view: { shippedSeq: 9, lastShippedAt: '2026-12-08T02:30:00.000Z', ...(failingSince !== undefined ? { failingSince, lastError: 'store is down' } : {}) } },
+  });
+  const ok = healthOf({ gateway: { stats, activeCalls: calls }, audit: shipping(), now });
+  assert.equal(ok.status, 'ok');
+  assert.deepEqual(ok.audit, { lastSeq: 12, shippedSeq: 9, lastShippedAt: '2026-12-08T02:30:00.000Z' });
+  assert.equal(healthOf({ gateway: { stats, activeCalls: calls }, audit: shipping('2026-12-08T02:50:00.000Z'), now }).status, 'ok', 'ten minutes: the store\'s own problem shows first');
+  const late = healthOf({ gateway: { stats, activeCalls: calls }, audit: shipping('2026-12-08T02:40:00.000Z'), now });
+  assert.equal(late.status, 'degraded');
+  assert.deepEqual(late.problems, ['audit log not copied to the store since 2026-12-08T02:40:00.000Z (store is down): 3 records are only on this disk']);
+});

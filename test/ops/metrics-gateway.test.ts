@@ -84,6 +84,7 @@ test('Prometheus scrapes the gateway with a monitor token: the call, its RTP, it
     recgw_spool_used_bytes: 0,
     recgw_spool_oldest_sealed_age_seconds: 0,
     recgw_audit_failures_total: 0,
+    recgw_audit_unshipped_records: 0,
   };
   const scraped: Record<string, number | undefined> = {};
   for (const name of Object.keys(expected)) scraped[name] = await prometheus.query(name);

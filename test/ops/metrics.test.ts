@@ -25,6 +25,7 @@ const view: HealthView = {
     last: { startedAt: '2026-12-08T03:30:00.000Z', finishedAt: '2026-12-08T03:30:02.500Z', examined: 10, deleted: 6, objectsDeleted: 24, held: 2, unreadable: 1, failed: 1 },
   },
   control: { requests: 15, unauthorized: 14, auditFailures: 0 },
+  audit: { lastSeq: 40, shippedSeq: 37 },
 };
 
 const proc: ProcessFigures = {
@@ -114,6 +115,7 @@ test('metrics: every figure of the health view, under its own name, in the text 
   assert.equal(value(f, 'recgw_retention_last_sweep_stopped_early'), 0);
   assert.equal(value(f, 'recgw_control_unauthorized_total'), 14);
   assert.equal(value(f, 'recgw_audit_failures_total'), 0);
+  assert.equal(value(f, 'recgw_audit_unshipped_records'), 3);
   assert.equal(value(f, 'recgw_process_start_time_seconds'), 1_796_000_000.25);
   assert.equal(value(f, 'recgw_event_loop_active_seconds_total'), 3.25);
 

@@ -8,6 +8,8 @@ import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { verifyAuditLog, type AuditRecord } from '../../src/access/audit.js';
+import { streamToBuffer } from '../../src/access/export.js';
+import { AUDIT_PREFIX } from '../../src/recording/layout.js';
 import type { SweepReport } from '../../src/retention/sweep.js';
 import type { RetentionView } from '../../src/retention/sweeper.js';
 import { FsStore } from '../../src/storage/fs.js';
@@ -16,9 +18,10 @@ import { controlApi, startTestGateway, type ApiReply } from '../helpers/gateway.
 
 const DAY = 86_400_000;
 
+/** The store's keys but the audit log's copy (the gateway's own record, never swept). */
 async function keysOf(store: FsStore): Promise<string[]> {
   const keys: string[] = [];
-  for await (const o of store.list('')) keys.push(o.key);
+  for await (const o of store.list('')) if (!o.key.startsWith(AUDIT_PREFIX)) keys.push(o.key);
   return keys;
 }
 
@@ -93,6 +96,12 @@ test('a recorded call outlives its retention only under a hold: placed, swept, r
   assert.equal(deletion?.details?.['objects'], 4);
   assert.equal(records[2]?.details?.['reason'], 'complaint C-1042', 'the hold\'s reason is on the record');
   assert.equal((await verifyAuditLog(gw.auditFile)).ok, true);
+
+  // Stopped, the gateway leaves the whole audit log's copy in the store: the sweep never touches it.
+  await gw.running.stop();
+  const copies: Buffer[] = [];
+  for await (const o of store.list(AUDIT_PREFIX)) copies.push(await streamToBuffer(await store.get(o.key)));
+  assert.deepEqual(Buffer.concat(copies), await readFile(gw.auditFile));
 });
 
 test('the schedule runs the sweep by itself, and /health shows when it ran and when it runs next', async (t) => {
