@@ -235,6 +235,21 @@ export class AuditLog implements AuditSink {
   }
 }
 
+/**
+ * Checks `lines` as records `firstSeq` on, chained from `prev`: the hash of
+ * the last one, or undefined when a line breaks the chain (`checked` says how
+ * many held before it).
+ */
+export function checkRecords(lines: readonly string[], prev: string, firstSeq: number): { lastHash: string | undefined; checked: number } {
+  let hash = prev;
+  for (const [i, line] of lines.entries()) {
+    const next = checkLine(line, hash, firstSeq + i);
+    if (next === undefined) return { lastHash: undefined, checked: i };
+    hash = next;
+  }
+  return { lastHash: hash, checked: lines.length };
+}
+
 /** Reads the whole log and checks every line's chain link and sequence number. */
 export async function verifyAuditLog(file: string): Promise<AuditVerification> {
   let prev = GENESIS_HASH;

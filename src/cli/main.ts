@@ -28,7 +28,8 @@ commands:
   find --number N ...     every call of one number, and copies of them, for a subject
                           access request (recgw find --help)
   audit verify [FILE]     check the audit log's hash chain (every control action, opt-out,
-                          hold, retention deletion and refused token is recorded there)
+                          hold, retention deletion and refused token is recorded there);
+                          --store checks its copies in the store (recgw audit --help)
   logs [--call ID] [--line NAME] [--level warn] [--tail N] [--config FILE] [--token-file FILE]
                           follow the running gateway's log live
   status [--json] [--config FILE] [--token-file FILE]
