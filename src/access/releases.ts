@@ -21,7 +21,7 @@ export interface Release {
   readonly tool: 'export' | 'find';
   /** The calls (store folders) or objects released. */
   readonly released: readonly string[];
-  /** For `find`: the number searched for and the range. */
+  /** For `find`: what was searched by (`number` or `line`; never the number itself) and the range. */
   readonly query?: Readonly<Record<string, string>>;
 }
 

@@ -75,7 +75,9 @@ export async function runFind(args: readonly string[], out: { write(s: string): 
     reason: reason ?? '',
     tool: 'find',
     released,
-    query: { ...(number !== undefined ? { number } : {}), ...(query.from !== undefined ? { from: query.from } : {}), ...(query.to !== undefined ? { to: query.to } : {}), ...(line !== undefined ? { line } : {}) },
+    // The number searched for is personal data, kept in the store only inside the encrypted manifests:
+    // the record says a number was searched, and --reason links it to the request's case file.
+    query: { search: number !== undefined ? 'number' : 'line', ...(query.from !== undefined ? { from: query.from } : {}), ...(query.to !== undefined ? { to: query.to } : {}), ...(line !== undefined ? { line } : {}) },
   });
   out.write(`release recorded: ${record}\n`);
   mkdirSync(dir, { recursive: true, mode: 0o700 });

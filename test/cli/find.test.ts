@@ -76,7 +76,9 @@ test('recgw find lists a caller\'s calls, names what it cannot read, and release
       ['export', 'auditor', 'not given', [summary.callId]],
     ],
   );
-  assert.deepEqual(records[0]?.query, { number: '07700900123' });
+  assert.deepEqual(records[0]?.query, { search: 'number' }, 'the number itself is personal data: not in the store in plain');
+  const stored = readdirSync(join(gw.storeDir, 'releases')).map((f) => readFileSync(join(gw.storeDir, 'releases', f), 'utf8')).join('\n');
+  assert.doesNotMatch(stored, /7700900123/);
 
   // An auditor lists a line's calls: a call that never ended (only its start manifest, as a crash leaves it) is marked.
   const startManifest = await streamToBuffer(await store.get(manifestKey('helpline', summary.callId, startedAt, 'start')));
