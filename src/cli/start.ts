@@ -4,6 +4,13 @@
  * to `shutdown.drainSeconds`), then stop it cleanly: every call still up ended
  * with BYE, every capture closed. A second signal ends the drain at once.
  */
+
+/**
+ * A Ctrl-C under `npm start` arrives twice: from the terminal, and forwarded
+ * by npm. A second signal this soon after the first is that echo, not a
+ * second request.
+ */
+const SECOND_SIGNAL_AFTER_MS = 1000;
 import { loadCommandConfig } from '../config/load.js';
 import { startGateway } from '../main.js';
 import { LogHub } from '../ops/log-hub.js';
@@ -17,14 +24,15 @@ export async function runStart(opts: { readonly configFile: string | undefined }
 
   return new Promise<number>((resolve) => {
     const cutShort = new AbortController();
-    let stopping = false;
+    let firstSignalAt: number | undefined;
     const stop = (signal: NodeJS.Signals): void => {
-      if (stopping) {
-        if (!cutShort.signal.aborted) log.warn({ signal, calls: running.gateway.activeCalls.size }, 'second signal: ending the calls still up now');
+      if (firstSignalAt !== undefined) {
+        if (Date.now() - firstSignalAt < SECOND_SIGNAL_AFTER_MS || cutShort.signal.aborted) return;
+        log.warn({ signal, calls: running.gateway.activeCalls.size }, 'second signal: ending the calls still up now');
         cutShort.abort();
         return;
       }
-      stopping = true;
+      firstSignalAt = Date.now();
       const { drainSeconds } = config.shutdown;
       log.info({ signal, drainSeconds, calls: running.gateway.activeCalls.size }, 'stopping');
       running.stop({ drainMs: drainSeconds * 1000, signal: cutShort.signal }).then(

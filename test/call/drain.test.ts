@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../../src/cli/free-port.js';
 import { Sipp } from '../../src/cli/sipp.js';
 import type { DrainState } from '../../src/call/gateway.js';
@@ -65,7 +66,7 @@ test('a drain that runs out ends the calls still up with BYE, each recorded to t
   assert.ok(Date.now() - drainFrom >= 1500, 'not before the drain ran out');
 });
 
-test('recgw start drains on SIGTERM, and a second SIGTERM ends the call still up with BYE; the process exits 0', async (t) => {
+test('recgw start drains on SIGTERM (an echo of it straight after changes nothing), and a second SIGTERM ends the call still up with BYE; the process exits 0', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'recgw-drain-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const keys = generateKeyPair(join(dir, 'keys'));
@@ -97,10 +98,14 @@ test('recgw start drains on SIGTERM, and a second SIGTERM ends the call still up
   await gateway.waitForLog('capture started', 30_000);
 
   gateway.child.kill('SIGTERM');
+  // Under `npm start` a Ctrl-C arrives twice, from the terminal and forwarded by npm: the echo is not a second request.
+  gateway.child.kill('SIGTERM');
   const draining = await gateway.waitForLog('draining: new calls refused, the calls up carry on');
   assert.equal(draining['calls'], 1);
   assert.match(await waitForSip(sipPort), /^SIP\/2\.0 503/);
+  await sleep(1500);
   assert.equal(gateway.child.exitCode, null, 'the call is up: the gateway waits');
+  assert.ok(!gateway.lines.some((l) => l.includes('second signal')), 'the echo did not cut the drain short');
 
   gateway.child.kill('SIGTERM');
   await gateway.waitForLog('second signal: ending the calls still up now');
