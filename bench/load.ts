@@ -20,6 +20,7 @@ import { measureCapture } from './capture.js';
 import { measureSealing } from './crypto.js';
 import { measureInbandDtmf } from './inband-dtmf.js';
 import { measureRecording } from './recording.js';
+import { measureScrape } from './metrics.js';
 import { measureRetention } from './retention.js';
 import { measurePaired, PAIRED_STAGES, type PairedFigures } from './recording-cost.js';
 import { measureRelay, type Capturing, type RelayFigures } from './relay.js';
@@ -93,6 +94,14 @@ if (retentionCalls > 0) {
   console.log(`list ${f1(r.listMs)} ms (${f1((r.listMs * 1000) / r.objects)} us/object); sweep ${f1(r.sweepMs)} ms (${f1((r.sweepMs * 1000) / r.calls)} us/call), ${r.examined} calls read, ${r.deleted} deleted; sweep/list ${ratio(r.sweepMs, r.listMs)}`);
   console.log(`at this pace a store of a million calls takes about ${f1((r.sweepMs / r.calls) * 1e6 / 60_000)} minutes to sweep\n`);
 }
+
+console.log('a monitoring scrape: the health view of N live calls\' counters written out as Prometheus text (GET /metrics), beside the same view as JSON (GET /health)');
+console.log('calls  metrics us/scrape  health us/scrape  metrics/health');
+for (const calls of [0, 100, 500, 1000]) {
+  const s = measureScrape(calls);
+  console.log([String(calls).padStart(5), f1(s.metricsUs).padStart(18), f1(s.healthUs).padStart(16), ratio(s.metricsUs, s.healthUs).padStart(15)].join(' '));
+}
+console.log('');
 
 /** The ladder's stages, then its floor, then `record` on a thread of its own. */
 const LADDER_COLUMNS: readonly Capturing[] = [...PAIRED_STAGES, 'bare', 'thread'];
