@@ -16,7 +16,7 @@ import type { KeyDecryptionKey } from '../crypto/keys.js';
 import { decodeG711 } from '../media/g711.js';
 import { keySafe } from '../recording/layout.js';
 import type { Manifest } from '../recording/manifest.js';
-import type { ObjectStore, StoredObject } from '../storage/store.js';
+import type { ListedObject, ObjectStore } from '../storage/store.js';
 import { writeWav } from './wav.js';
 
 const RATE = 8000;
@@ -87,9 +87,9 @@ export function openManifest(bytes: Buffer, kdk: KeyDecryptionKey): Manifest {
  * The folder is the id made key-safe, so the SIP Call-ID as logged
  * (`A84b@pc33.example.com`) finds it as well as the folder's own name does.
  */
-export async function objectsOfCall(store: ObjectStore, callId: string): Promise<StoredObject[]> {
+export async function objectsOfCall(store: ObjectStore, callId: string): Promise<ListedObject[]> {
   const folder = `/${keySafe(callId)}/`;
-  const objects: StoredObject[] = [];
+  const objects: ListedObject[] = [];
   for await (const o of store.list('')) if (o.key.includes(folder)) objects.push(o);
   return objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }

@@ -96,7 +96,10 @@ function printSummary(s: CallSummary, sippOk: boolean): void {
 async function printRecordings(callId: string, config: GatewayConfig, base: string, configFile: string): Promise<void> {
   const store = await openStore(config.storage, silentLogger());
   const out: string[] = [`  encrypted recordings in ${store.location}:`];
-  for (const o of await objectsOfCall(store, callId)) out.push(`    ${o.key} (${o.size} bytes, sha256 ${o.sha256.slice(0, 16)}...)`);
+  for (const o of await objectsOfCall(store, callId)) {
+    const sha256 = (await store.head(o.key))?.sha256 ?? '?';
+    out.push(`    ${o.key} (${o.size} bytes, sha256 ${sha256.slice(0, 16)}...)`);
+  }
   const keyDir = join(base, 'keys');
   const privateKey = readdirSync(keyDir).filter((f) => f.endsWith('.private.pem')).sort().at(-1);
   if (privateKey !== undefined) {

@@ -17,7 +17,7 @@ import { dirname, join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { silentLogger, type Logger } from '../ops/log.js';
 import { DIR_MODE, FILE_MODE, isErrno, syncDir, tempPathFor, unlinkIfPresent, writeAll, writeFileAtomic } from './atomic.js';
-import { StorageError, type ObjectInfo, type ObjectStore, type PutOptions, type StoredObject } from './store.js';
+import { StorageError, type ListedObject, type ObjectInfo, type ObjectStore, type PutOptions, type StoredObject } from './store.js';
 import { messageOf } from '../errors.js';
 
 const SIDECAR = '.meta.json';
@@ -226,7 +226,7 @@ export class FsStore implements ObjectStore {
    * Every object whose key starts with `prefix` (a plain string prefix, as in
    * S3, not only a folder), walking sub-folders in name order.
    */
-  async *list(prefix: string): AsyncIterable<StoredObject> {
+  async *list(prefix: string): AsyncIterable<ListedObject> {
     if (prefix.split('/').some((s) => s === '..' || s === '.')) {
       throw new StorageError('STORE_REJECTED', `invalid list prefix ${JSON.stringify(prefix.slice(0, 120))}`);
     }
@@ -235,7 +235,7 @@ export class FsStore implements ObjectStore {
     yield* this.walk(base, prefix);
   }
 
-  private async *walk(keyDir: string, prefix: string): AsyncGenerator<StoredObject> {
+  private async *walk(keyDir: string, prefix: string): AsyncGenerator<ListedObject> {
     const dir = join(this.root, ...keyDir.split('/').filter((s) => s.length > 0));
     let names: string[];
     try {
@@ -260,8 +260,7 @@ export class FsStore implements ObjectStore {
       if (st.isDirectory()) {
         yield* this.walk(key + '/', prefix);
       } else if (st.isFile() && key.startsWith(prefix)) {
-        const sidecar = await this.readSidecar(file);
-        yield { key, size: st.size, sha256: await this.shaOf(file, st.size, sidecar) };
+        yield { key, size: st.size };
       }
     }
   }

@@ -27,7 +27,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { silentLogger, type Logger } from '../ops/log.js';
 import { DigestStream, type Digest } from './digest.js';
-import { StorageError, type ObjectInfo, type ObjectStore, type PutOptions, type StoredObject } from './store.js';
+import { StorageError, type ListedObject, type ObjectInfo, type ObjectStore, type PutOptions, type StoredObject } from './store.js';
 import { createS3Client } from './s3/client.js';
 import { isNotFound, storageErrorOf } from './s3/errors.js';
 import { listObjects, versionsOf } from './s3/listing.js';
@@ -193,7 +193,7 @@ export class S3Store implements ObjectStore {
     }
   }
 
-  async *list(prefix: string): AsyncIterable<StoredObject> {
+  async *list(prefix: string): AsyncIterable<ListedObject> {
     try {
       yield* listObjects({
         client: this.client,

@@ -41,6 +41,16 @@ export interface StoredObject {
   readonly sha256: string;
 }
 
+/**
+ * What a listing says of an object: its key and size. No digest: S3's listing
+ * carries none, and fetching one per key made listing a large store cost a
+ * request per object (hours for a million calls); `head` has it.
+ */
+export interface ListedObject {
+  readonly key: string;
+  readonly size: number;
+}
+
 export interface ObjectInfo extends StoredObject {
   readonly tags: Readonly<Record<string, string>>;
   readonly metadata: Readonly<Record<string, string>>;
@@ -60,7 +70,7 @@ export interface ObjectStore {
   /** null when absent. */
   head(key: string): Promise<ObjectInfo | null>;
   get(key: string): Promise<Readable>;
-  list(prefix: string): AsyncIterable<StoredObject>;
+  list(prefix: string): AsyncIterable<ListedObject>;
   delete(key: string): Promise<void>;
   /**
    * Sets or clears the store's own legal hold on every version of an object,

@@ -7,7 +7,7 @@
  */
 import { pipeline, Transform, type Readable } from 'node:stream';
 import type { FsStore } from '../../src/storage/fs.js';
-import { StorageError, type ObjectInfo, type ObjectStore, type PutOptions, type StoredObject } from '../../src/storage/store.js';
+import { StorageError, type ListedObject, type ObjectInfo, type ObjectStore, type PutOptions, type StoredObject } from '../../src/storage/store.js';
 
 export class FlakyStore implements ObjectStore {
   readonly kind = 'fs' as const;
@@ -58,7 +58,7 @@ export class FlakyStore implements ObjectStore {
     return this.inner.get(key);
   }
 
-  list(prefix: string): AsyncIterable<StoredObject> {
+  list(prefix: string): AsyncIterable<ListedObject> {
     return this.inner.list(prefix);
   }
 
