@@ -4,6 +4,10 @@
  * to `shutdown.drainSeconds`), then stop it cleanly: every call still up ended
  * with BYE, every capture closed. A second signal ends the drain at once.
  */
+import { loadCommandConfig } from '../config/load.js';
+import { startGateway } from '../main.js';
+import { LogHub } from '../ops/log-hub.js';
+import { createLogger } from '../ops/log.js';
 
 /**
  * A Ctrl-C under `npm start` arrives twice: from the terminal, and forwarded
@@ -11,10 +15,6 @@
  * second request.
  */
 const SECOND_SIGNAL_AFTER_MS = 1000;
-import { loadCommandConfig } from '../config/load.js';
-import { startGateway } from '../main.js';
-import { LogHub } from '../ops/log-hub.js';
-import { createLogger } from '../ops/log.js';
 
 export async function runStart(opts: { readonly configFile: string | undefined }): Promise<number> {
   const config = loadCommandConfig(opts.configFile);
