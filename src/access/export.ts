@@ -86,11 +86,14 @@ export function openManifest(bytes: Buffer, kdk: KeyDecryptionKey): Manifest {
  * Every object of the call, found by its call-id folder (see recording/layout.ts).
  * The folder is the id made key-safe, so the SIP Call-ID as logged
  * (`A84b@pc33.example.com`) finds it as well as the folder's own name does.
+ * `within` (a line's folder, or a line's day) lists only that part of the
+ * store: without it the whole store is listed, which on a large one takes
+ * minutes.
  */
-export async function objectsOfCall(store: ObjectStore, callId: string): Promise<ListedObject[]> {
+export async function objectsOfCall(store: ObjectStore, callId: string, within = ''): Promise<ListedObject[]> {
   const folder = `/${keySafe(callId)}/`;
   const objects: ListedObject[] = [];
-  for await (const o of store.list('')) if (o.key.includes(folder)) objects.push(o);
+  for await (const o of store.list(within)) if (o.key.includes(folder)) objects.push(o);
   return objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
@@ -134,9 +137,9 @@ export async function exportCall(
   callId: string,
   kdk: KeyDecryptionKey,
   outDir: string,
-  opts: { allowIncomplete?: boolean; format?: 'wav' | 'mp3' } = {},
+  opts: { allowIncomplete?: boolean; format?: 'wav' | 'mp3'; within?: string } = {},
 ): Promise<ExportedCall> {
-  const keys = (await objectsOfCall(store, callId)).map((o) => o.key);
+  const keys = (await objectsOfCall(store, callId, opts.within)).map((o) => o.key);
   if (keys.length === 0) throw new Error(`no recording of call ${callId} in ${store.location}`);
   const notes: string[] = [];
   const manifestKey = keys.find((k) => k.endsWith('/manifest.rec')) ?? keys.find((k) => k.endsWith('/manifest-start.rec'));

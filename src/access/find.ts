@@ -29,6 +29,8 @@ export interface FindQuery {
 export interface FoundCall {
   /** The call's folder in the store: what `recgw export --call` takes. */
   readonly folder: string;
+  /** The whole path to that folder (`<line>/<yyyy>/<mm>/<dd>/<folder>/`): an export lists only there. */
+  readonly prefix: string;
   readonly manifest: Manifest;
   /** caller, called, or both; empty when the query names no number. */
   readonly matched: readonly ('caller' | 'called')[];
@@ -61,7 +63,7 @@ export async function findCalls(store: ObjectStore, kdk: KeyDecryptionKey, q: Fi
   if (number !== undefined && digitsOf(number) === '') throw new Error(`"${number}" holds no digits to search for`);
   const line = q.line !== undefined ? keySafe(q.line) : undefined;
   // The final manifest where there is one; the start manifest of a call that never ended (a crash).
-  const manifests = new Map<string, { key: string; folder: string; final: boolean }>();
+  const manifests = new Map<string, { key: string; folder: string; prefix: string; final: boolean }>();
   for await (const o of store.list('')) {
     const k = parseRecordingKey(o.key);
     if (!k || (k.name !== 'manifest.rec' && k.name !== 'manifest-start.rec')) continue;
@@ -69,11 +71,11 @@ export async function findCalls(store: ObjectStore, kdk: KeyDecryptionKey, q: Fi
     if ((q.from !== undefined && k.day < q.from) || (q.to !== undefined && k.day > q.to)) continue;
     const final = k.name === 'manifest.rec';
     const known = manifests.get(k.prefix);
-    if (!known || (final && !known.final)) manifests.set(k.prefix, { key: o.key, folder: k.folder, final });
+    if (!known || (final && !known.final)) manifests.set(k.prefix, { key: o.key, folder: k.folder, prefix: k.prefix, final });
   }
   const found: FoundCall[] = [];
   const unreadable: { key: string; error: string }[] = [];
-  for (const { key, folder } of manifests.values()) {
+  for (const { key, folder, prefix } of manifests.values()) {
     let manifest: Manifest;
     try {
       manifest = openManifest(await streamToBuffer(await store.get(key)), kdk);
@@ -82,13 +84,13 @@ export async function findCalls(store: ObjectStore, kdk: KeyDecryptionKey, q: Fi
       continue;
     }
     if (number === undefined) {
-      found.push({ folder, manifest, matched: [] });
+      found.push({ folder, prefix, manifest, matched: [] });
       continue;
     }
     const matched: ('caller' | 'called')[] = [];
     if (sameNumber(manifest.callerNumber, number)) matched.push('caller');
     if (sameNumber(manifest.calledNumber, number)) matched.push('called');
-    if (matched.length > 0) found.push({ folder, manifest, matched });
+    if (matched.length > 0) found.push({ folder, prefix, manifest, matched });
   }
   found.sort((a, b) => (a.manifest.startedAt < b.manifest.startedAt ? -1 : a.manifest.startedAt > b.manifest.startedAt ? 1 : 0));
   return { found, manifestsRead: manifests.size, unreadable };

@@ -8,16 +8,21 @@ import { defaultReleaser, recordRelease } from '../access/releases.js';
 import { loadCommandConfig } from '../config/load.js';
 import { loadDecryptionKey } from '../crypto/keys.js';
 import { silentLogger } from '../ops/log.js';
+import { keySafe } from '../recording/layout.js';
 import { openStore } from '../recording/pipeline.js';
+import { UsageError } from './args.js';
 
 export const EXPORT_USAGE = `usage:
   recgw export <object-key | file> --private-key FILE --out DIR [--config FILE] [--allow-incomplete] [--by NAME] [--reason TEXT]
   recgw export --call CALL-ID --private-key FILE --out DIR [--config FILE] [--format wav|mp3] [--allow-incomplete] [--by NAME] [--reason TEXT]
+               [--line NAME [--day YYYY-MM-DD]]
 
 The store is the one in the config (embedded defaults without --config). Every chunk is
 verified: a tampered or truncated recording is refused, naming the chunk; --allow-incomplete
 accepts one cut short by a crash. Every export is a release, recorded in the store first
 (who: --by, or your user name; why: --reason); one that cannot be recorded is not made.
+--line, and --day (UTC, when the call started), say where the call is, so only that part
+of the store is searched: without them a large store takes minutes (recgw find prints both).
 `;
 
 export interface ExportArgs {
@@ -30,9 +35,23 @@ export interface ExportArgs {
   readonly format: 'wav' | 'mp3';
   readonly by?: string;
   readonly reason?: string;
+  /** Where the call is: its line's folder, or that line's day. */
+  readonly line?: string;
+  readonly day?: string;
+}
+
+/** The part of the store `--line` and `--day` name; the whole store without them. */
+export function callWithin(line: string | undefined, day: string | undefined): string {
+  if (day !== undefined && line === undefined) throw new UsageError('--day goes with --line');
+  if (line === undefined) return '';
+  if (day === undefined) return `${keySafe(line)}/`;
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) throw new UsageError('--day is a day, YYYY-MM-DD');
+  return `${keySafe(line)}/${day.replace(/-/g, '/')}/`;
 }
 
 export async function runExport(a: ExportArgs): Promise<number> {
+  const within = callWithin(a.line, a.day);
+  if (within !== '' && a.callId === undefined) throw new UsageError('--line and --day go with --call');
   const config = loadCommandConfig(a.configFile);
   const store = await openStore(config.storage, silentLogger());
   const kdk = loadDecryptionKey(a.privateKey);
@@ -40,7 +59,7 @@ export async function runExport(a: ExportArgs): Promise<number> {
   process.stdout.write(`release recorded: ${record}\n`);
   mkdirSync(a.out, { recursive: true, mode: 0o700 });
   if (a.callId !== undefined) {
-    const r = await exportCall(store, a.callId, kdk, a.out, { allowIncomplete: a.allowIncomplete, format: a.format });
+    const r = await exportCall(store, a.callId, kdk, a.out, { allowIncomplete: a.allowIncomplete, format: a.format, within });
     if (r.manifest) {
       const m = r.manifest;
       process.stdout.write(`call ${m.callId}: line ${m.line}, ${m.callerNumber} -> ${m.calledNumber}, operator ${m.operator ?? 'unknown'}, ${m.startedAt} to ${m.endedAt ?? '?'}, ${m.complete ? 'complete' : 'INCOMPLETE'}\n`);

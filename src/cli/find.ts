@@ -81,8 +81,9 @@ export async function runFind(args: readonly string[], out: { write(s: string): 
   });
   out.write(`release recorded: ${record}\n`);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  for (const folder of released) {
-    const e = await exportCall(store, folder, kdk, join(dir, folder), { allowIncomplete: true, format });
+  for (const { folder, prefix } of r.found) {
+    // The search knows where each call is: only its folder is listed, not the whole store again.
+    const e = await exportCall(store, folder, kdk, join(dir, folder), { allowIncomplete: true, format, within: prefix });
     out.write(`${folder}: ${e.legs.length} legs${e.mix ? ', stereo mix' : ''}${e.notes.length > 0 ? `; ${e.notes.join('; ')}` : ''}\n`);
   }
   return r.unreadable.length > 0 ? 1 : 0;

@@ -57,7 +57,7 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'find':
       return runFind(args);
     case 'export': {
-      const a = parseCommandArgs(args, { values: ['--private-key', '--out', '--format', '--call', '--config', '--by', '--reason'], flags: ['--allow-incomplete', '--help'], positionals: 1 });
+      const a = parseCommandArgs(args, { values: ['--private-key', '--out', '--format', '--call', '--config', '--by', '--reason', '--line', '--day'], flags: ['--allow-incomplete', '--help'], positionals: 1 });
       if (a.flags.has('--help')) {
         process.stdout.write(EXPORT_USAGE);
         return 0;
@@ -72,7 +72,11 @@ async function main(argv: readonly string[]): Promise<number> {
       const configFile = a.values.get('--config');
       const by = a.values.get('--by');
       const reason = a.values.get('--reason');
+      const line = a.values.get('--line');
+      const day = a.values.get('--day');
       return runExport({
+        ...(line !== undefined ? { line } : {}),
+        ...(day !== undefined ? { day } : {}),
         ...(by !== undefined ? { by } : {}),
         ...(reason !== undefined ? { reason } : {}),
         ...(target !== undefined ? { target } : {}),

@@ -5,14 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { UsageError } from '../../src/cli/args.js';
+import { callWithin } from '../../src/cli/export.js';
 import { RecordingSealer } from '../../src/crypto/format.js';
 import { generateKeyPair, loadEncryptionKey, type KeyEncryptionKey } from '../../src/crypto/keys.js';
 import { encodeG711 } from '../../src/media/g711.js';
-import { manifestKey, objectKey } from '../../src/recording/layout.js';
+import { keySafe, manifestKey, objectKey } from '../../src/recording/layout.js';
 import type { Manifest } from '../../src/recording/manifest.js';
 import type { SegmentInfo } from '../../src/recording/writer.js';
 import { FsStore } from '../../src/storage/fs.js';
@@ -91,4 +93,36 @@ test('recgw export: a call to legs and an MP3 mix; a truncated leg only with --a
   const wrong = recgw(['export', '--call', callId, '--config', config, '--private-key', other.privateKeyFile, '--out', out]);
   assert.equal(wrong.code, 1);
   assert.match(wrong.err, /WRONG_KEY/);
+});
+
+test('recgw export --call with --line and --day lists only that part of the store: found there, not found on another day, and the options checked', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'recgw-export-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const keys = generateKeyPair(join(dir, 'keys'));
+  const kek = loadEncryptionKey({ publicKey: keys.publicKeyFile });
+  const store = new FsStore({ dir: join(dir, 'store') });
+  const startedAt = new Date('2026-11-23T10:00:00.000Z');
+  const callId = 'narrow-1';
+  const info: SegmentInfo = { callId, leg: 'caller', segment: 1, codec: 'PCMA', sampleRate: 8000, startedAt, line: 'helpline', operator: 'agent7', direction: 'inbound' };
+  await store.put(objectKey(info), seal(kek, info, tone(1, 440)), { tags: {} });
+  const config = join(dir, 'config.yaml');
+  writeFileSync(config, `storage: { kind: fs, dir: ${JSON.stringify(join(dir, 'store'))} }\n`);
+  const base = ['export', '--call', callId, '--config', config, '--private-key', keys.privateKeyFile, '--out', join(dir, 'out')];
+
+  const there = recgw([...base, '--line', 'helpline', '--day', '2026-11-23']);
+  assert.equal(there.code, 0, there.err);
+  assert.match(there.out, /caller segment 1: 1\.00 s/);
+  assert.equal(recgw([...base, '--line', 'helpline']).code, 0, 'the line alone');
+  const elsewhere = recgw([...base, '--line', 'helpline', '--day', '2026-11-24']);
+  assert.equal(elsewhere.code, 1);
+  assert.match(elsewhere.err, /no recording of call narrow-1/);
+
+  assert.equal(callWithin(undefined, undefined), '');
+  assert.equal(callWithin('Help Line', '2026-11-23'), `${keySafe('Help Line')}/2026/11/23/`);
+  assert.throws(() => callWithin(undefined, '2026-11-23'), UsageError);
+  assert.throws(() => callWithin('helpline', '23/11/2026'), UsageError);
+  const releases = (): number => readdirSync(join(dir, 'store', 'releases')).filter((f) => !f.endsWith('.meta.json')).length;
+  const before = releases();
+  assert.equal(recgw([...base, '--day', '2026-11-23']).code, 2, 'a usage mistake exits 2');
+  assert.equal(releases(), before, 'before any release is recorded');
 });
