@@ -7,8 +7,7 @@
  * call is incomplete.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { openManifest } from '../../src/access/export.js';
@@ -16,32 +15,14 @@ import { freePort } from '../../src/cli/free-port.js';
 import { Sipp } from '../../src/cli/sipp.js';
 import { CryptoError } from '../../src/crypto/errors.js';
 import { openRecording } from '../../src/crypto/format.js';
-import { generateKeyPair, loadDecryptionKey } from '../../src/crypto/keys.js';
+import { loadDecryptionKey } from '../../src/crypto/keys.js';
 import { PCMA_SILENCE } from '../../src/media/g711.js';
 import { FsStore } from '../../src/storage/fs.js';
 import { pcapAudio, sippMediaPort } from '../helpers/calls.js';
-import { spawnGateway, waitForSip } from '../helpers/process.js';
+import { gatewayFiles, spawnGateway, waitForSip } from '../helpers/process.js';
 
 test('kill -9 mid-call: after a restart the segments are uploaded, open as incomplete and miss at most the lookback plus a second', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'recgw-crash-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const keys = generateKeyPair(join(dir, 'keys'));
-  const sipPort = await freePort();
-  const agentPort = await freePort();
-  const configFile = join(dir, 'config.yaml');
-  writeFileSync(
-    configFile,
-    [
-      `sip: { port: ${sipPort}, timers: { t1: 100, t2: 400, t4: 500 } }`,
-      'rtp: { portMin: 47000, portMax: 47199 }',
-      'lines:',
-      `  - { number: "1000", name: helpline, target: "sip:queue@127.0.0.1:${agentPort}", record: true, announcement: { mode: early, file: ${JSON.stringify(join(import.meta.dirname, '../../assets/announcement.wav'))} } }`,
-      `storage: { kind: fs, dir: ${JSON.stringify(join(dir, 'store'))} }`,
-      `spool: { dir: ${JSON.stringify(join(dir, 'spool'))}, maxBytes: 67108864 }`,
-      `encryption: { publicKey: ${JSON.stringify(keys.publicKeyFile)} }`,
-      '',
-    ].join('\n'),
-  );
+  const { dir, configFile, keys, sipPort, agentPort } = await gatewayFiles(t, 'crash', { portMin: 47000, portMax: 47199 });
 
   const first = spawnGateway(configFile);
   t.after(() => first.child.kill('SIGKILL'));

@@ -5,19 +5,16 @@
  * drain that runs out, or a second signal, ends the calls still up with BYE.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../../src/cli/free-port.js';
 import { Sipp } from '../../src/cli/sipp.js';
 import type { DrainState } from '../../src/call/gateway.js';
-import { generateKeyPair } from '../../src/crypto/keys.js';
 import { FsStore } from '../../src/storage/fs.js';
 import { assertRefused, assertSippOk, sippMediaPort, startCall } from '../helpers/calls.js';
 import { controlApi, eventually, startTestGateway } from '../helpers/gateway.js';
-import { spawnGateway, waitForSip } from '../helpers/process.js';
+import { gatewayFiles, spawnGateway, waitForSip } from '../helpers/process.js';
 
 test('draining: new calls and OPTIONS get 503, the call up carries on to its own end and is recorded whole, then the gateway stops', async (t) => {
   const gw = await startTestGateway({ pipeline: true });
@@ -67,28 +64,11 @@ test('a drain that runs out ends the calls still up with BYE, each recorded to t
 });
 
 test('recgw start drains on SIGTERM (an echo of it straight after changes nothing), and a second SIGTERM ends the call still up with BYE; the process exits 0', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'recgw-drain-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const keys = generateKeyPair(join(dir, 'keys'));
-  const sipPort = await freePort();
-  const agentPort = await freePort();
-  const configFile = join(dir, 'config.yaml');
-  writeFileSync(
-    configFile,
-    [
-      `sip: { port: ${sipPort}, timers: { t1: 100, t2: 400, t4: 500 } }`,
-      'rtp: { portMin: 47200, portMax: 47399 }',
-      'lines:',
-      `  - { number: "1000", name: helpline, target: "sip:queue@127.0.0.1:${agentPort}", record: true, announcement: { mode: early, file: ${JSON.stringify(join(import.meta.dirname, '../../assets/announcement.wav'))} } }`,
-      `storage: { kind: fs, dir: ${JSON.stringify(join(dir, 'store'))} }`,
-      `spool: { dir: ${JSON.stringify(join(dir, 'spool'))}, maxBytes: 67108864 }`,
-      `encryption: { publicKey: ${JSON.stringify(keys.publicKeyFile)} }`,
-      `control: { enabled: false }`,
-      `audit: { file: ${JSON.stringify(join(dir, 'audit.log'))} }`,
-      'shutdown: { drainSeconds: 600 }',
-      '',
-    ].join('\n'),
-  );
+  const { configFile, sipPort, agentPort } = await gatewayFiles(t, 'drain', { portMin: 47200, portMax: 47399 }, (dir) => [
+    'control: { enabled: false }',
+    `audit: { file: ${JSON.stringify(join(dir, 'audit.log'))} }`,
+    'shutdown: { drainSeconds: 600 }',
+  ]);
   const gateway = spawnGateway(configFile);
   t.after(() => gateway.child.kill('SIGKILL'));
   await waitForSip(sipPort);

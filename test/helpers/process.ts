@@ -1,7 +1,53 @@
 /** A gateway in a process of its own, as `recgw start` runs it: for crash and restart tests. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { freePort } from '../../src/cli/free-port.js';
+import { generateKeyPair } from '../../src/crypto/keys.js';
+
+export interface GatewayFiles {
+  /** The temp dir: the store is `dir/store`, the spool `dir/spool`. */
+  readonly dir: string;
+  readonly configFile: string;
+  readonly keys: ReturnType<typeof generateKeyPair>;
+  readonly sipPort: number;
+  /** Where line 1000's agent queue is to listen. */
+  readonly agentPort: number;
+}
+
+/**
+ * A temp dir (removed when the test ends) with a key pair and the config of
+ * a gateway to run in a process of its own: SIP on a free port, line 1000
+ * recorded with the built-in announcement to an agent queue on another, an fs
+ * store and a spool in the dir, RTP on `rtp` (a range of the test's own);
+ * `extra` YAML lines, given the dir, added.
+ */
+export async function gatewayFiles(t: TestContext, name: string, rtp: { readonly portMin: number; readonly portMax: number }, extra: (dir: string) => readonly string[] = () => []): Promise<GatewayFiles> {
+  const dir = mkdtempSync(join(tmpdir(), `recgw-${name}-`));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const keys = generateKeyPair(join(dir, 'keys'));
+  const sipPort = await freePort();
+  const agentPort = await freePort();
+  const configFile = join(dir, 'config.yaml');
+  writeFileSync(
+    configFile,
+    [
+      `sip: { port: ${sipPort}, timers: { t1: 100, t2: 400, t4: 500 } }`,
+      `rtp: { portMin: ${rtp.portMin}, portMax: ${rtp.portMax} }`,
+      'lines:',
+      `  - { number: "1000", name: helpline, target: "sip:queue@127.0.0.1:${agentPort}", record: true, announcement: { mode: early, file: ${JSON.stringify(join(import.meta.dirname, '../../assets/announcement.wav'))} } }`,
+      `storage: { kind: fs, dir: ${JSON.stringify(join(dir, 'store'))} }`,
+      `spool: { dir: ${JSON.stringify(join(dir, 'spool'))}, maxBytes: 67108864 }`,
+      `encryption: { publicKey: ${JSON.stringify(keys.publicKeyFile)} }`,
+      ...extra(dir),
+      '',
+    ].join('\n'),
+  );
+  return { dir, configFile, keys, sipPort, agentPort };
+}
 
 export interface GatewayProcess {
   readonly child: ChildProcess;
