@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { UsageError } from '../../src/cli/args.js';
 import { callWithin } from '../../src/cli/export.js';
 import { RecordingSealer } from '../../src/crypto/format.js';
@@ -43,13 +43,18 @@ function recgw(args: string[]): { code: number | null; out: string; err: string 
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
-test('recgw export: a call to legs and an MP3 mix; a truncated leg only with --allow-incomplete; the wrong key refused', async (t) => {
+/** A temp dir (removed after the test) with a key pair, an fs store, and a config naming that store. */
+function exportRig(t: TestContext): { dir: string; keys: ReturnType<typeof generateKeyPair>; kek: KeyEncryptionKey; store: FsStore; config: string; startedAt: Date } {
   const dir = mkdtempSync(join(tmpdir(), 'recgw-export-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const keys = generateKeyPair(join(dir, 'keys'));
-  const kek = loadEncryptionKey({ publicKey: keys.publicKeyFile });
-  const store = new FsStore({ dir: join(dir, 'store') });
-  const startedAt = new Date('2026-11-23T10:00:00.000Z');
+  const config = join(dir, 'config.yaml');
+  writeFileSync(config, `storage: { kind: fs, dir: ${JSON.stringify(join(dir, 'store'))} }\n`);
+  return { dir, keys, kek: loadEncryptionKey({ publicKey: keys.publicKeyFile }), store: new FsStore({ dir: join(dir, 'store') }), config, startedAt: new Date('2026-11-23T10:00:00.000Z') };
+}
+
+test('recgw export: a call to legs and an MP3 mix; a truncated leg only with --allow-incomplete; the wrong key refused', async (t) => {
+  const { dir, keys, kek, store, config, startedAt } = exportRig(t);
   // As a SIP Call-ID is written; the store's folder and the files have it key-safe.
   const callId = 'Call-Export-1@pstn.example';
   const file = 'call-export-1-pstn.example';
@@ -66,8 +71,6 @@ test('recgw export: a call to legs and an MP3 mix; a truncated leg only with --a
   };
   const ms = new RecordingSealer({ kind: 'manifest', codec: 'none', sampleRate: 0, leg: 'none', callId, segment: 0, startedAt: manifest.startedAt }, kek);
   await store.put(manifestKey('helpline', callId, startedAt, 'final'), Buffer.concat([ms.headerBytes, ms.seal(Buffer.from(JSON.stringify(manifest)), true)]), { tags: {} });
-  const config = join(dir, 'config.yaml');
-  writeFileSync(config, `storage: { kind: fs, dir: ${JSON.stringify(join(dir, 'store'))} }\n`);
 
   const out = join(dir, 'out');
   const call = recgw(['export', '--call', callId, '--config', config, '--private-key', keys.privateKeyFile, '--out', out, '--format', 'mp3']);
@@ -96,17 +99,10 @@ test('recgw export: a call to legs and an MP3 mix; a truncated leg only with --a
 });
 
 test('recgw export --call with --line and --day lists only that part of the store: found there, not found on another day, and the options checked', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'recgw-export-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const keys = generateKeyPair(join(dir, 'keys'));
-  const kek = loadEncryptionKey({ publicKey: keys.publicKeyFile });
-  const store = new FsStore({ dir: join(dir, 'store') });
-  const startedAt = new Date('2026-11-23T10:00:00.000Z');
+  const { dir, keys, kek, store, config, startedAt } = exportRig(t);
   const callId = 'narrow-1';
   const info: SegmentInfo = { callId, leg: 'caller', segment: 1, codec: 'PCMA', sampleRate: 8000, startedAt, line: 'helpline', operator: 'agent7', direction: 'inbound' };
   await store.put(objectKey(info), seal(kek, info, tone(1, 440)), { tags: {} });
-  const config = join(dir, 'config.yaml');
-  writeFileSync(config, `storage: { kind: fs, dir: ${JSON.stringify(join(dir, 'store'))} }\n`);
   const base = ['export', '--call', callId, '--config', config, '--private-key', keys.privateKeyFile, '--out', join(dir, 'out')];
 
   const there = recgw([...base, '--line', 'helpline', '--day', '2026-11-23']);
