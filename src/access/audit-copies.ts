@@ -6,7 +6,7 @@
  * before; an object that continues no chain (one missing before it, or an
  * edit) is named.
  */
-import { AUDIT_PREFIX } from '../recording/layout.js';
+import { AUDIT_PREFIX, auditHostPrefix, parseAuditCopyKey } from '../recording/layout.js';
 import type { ObjectStore } from '../storage/store.js';
 import { checkRecords, GENESIS_HASH } from './audit.js';
 import { streamToBuffer } from './export.js';
@@ -25,7 +25,6 @@ export interface HostAuditCopies {
   readonly problems: string[];
 }
 
-const KEY = /^([^/]+)\/(\d+)-(\d+)-[0-9a-f]+\.jsonl$/;
 
 interface Open {
   firstSeq: number;
@@ -37,12 +36,12 @@ interface Open {
 /** Every host's copies under `audit/`, or one host's. */
 export async function verifyAuditCopies(store: ObjectStore, host?: string): Promise<HostAuditCopies[]> {
   const byHost = new Map<string, { key: string; first: number; last: number }[]>();
-  for await (const o of store.list(host !== undefined ? `${AUDIT_PREFIX}${host}/` : AUDIT_PREFIX)) {
-    const m = KEY.exec(o.key.slice(AUDIT_PREFIX.length));
-    if (!m?.[1]) continue;
-    const list = byHost.get(m[1]) ?? [];
-    list.push({ key: o.key, first: Number(m[2]), last: Number(m[3]) });
-    byHost.set(m[1], list);
+  for await (const o of store.list(host !== undefined ? auditHostPrefix(host) : AUDIT_PREFIX)) {
+    const copy = parseAuditCopyKey(o.key);
+    if (!copy) continue;
+    const list = byHost.get(copy.host) ?? [];
+    list.push({ key: o.key, first: copy.firstSeq, last: copy.lastSeq });
+    byHost.set(copy.host, list);
   }
   const result: HostAuditCopies[] = [];
   for (const [name, objects] of [...byHost].sort(([a], [b]) => (a < b ? -1 : 1))) {

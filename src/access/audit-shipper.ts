@@ -14,7 +14,7 @@
 import { open } from 'node:fs/promises';
 import { messageOf } from '../errors.js';
 import type { Logger } from '../ops/log.js';
-import { AUDIT_PREFIX, keySafe } from '../recording/layout.js';
+import { auditCopyKey, auditHostPrefix, parseAuditCopyKey } from '../recording/layout.js';
 import type { ObjectStore } from '../storage/store.js';
 
 export interface AuditShipperOptions {
@@ -38,8 +38,6 @@ export interface AuditShippingView {
   readonly lastError?: string;
 }
 
-const SEQ_DIGITS = 12;
-const KEY = /^(\d+)-(\d+)-([0-9a-f]+)\.jsonl$/;
 
 interface Record {
   readonly seq: number;
@@ -66,7 +64,7 @@ export class AuditShipper {
   private located = false;
 
   constructor(private readonly opts: AuditShipperOptions) {
-    this.prefix = `${AUDIT_PREFIX}${keySafe(opts.host)}/`;
+    this.prefix = auditHostPrefix(opts.host);
   }
 
   get view(): AuditShippingView {
@@ -114,7 +112,7 @@ export class AuditShipper {
       const lines = text.slice(0, -1).split('\n');
       const first = recordOf(lines[0] ?? '');
       const last = recordOf(lines.at(-1) ?? '');
-      const key = `${this.prefix}${String(first.seq).padStart(SEQ_DIGITS, '0')}-${String(last.seq).padStart(SEQ_DIGITS, '0')}-${last.hash.slice(0, 12)}.jsonl`;
+      const key = auditCopyKey(this.opts.host, first.seq, last.seq, last.hash);
       await this.opts.store.put(key, fresh, { tags: {}, contentType: 'application/jsonl' });
       this.offset += fresh.length;
       this.shippedSeq = last.seq;
@@ -135,10 +133,8 @@ export class AuditShipper {
   private async locate(): Promise<void> {
     let last: { seq: number; hash: string } | undefined;
     for await (const o of this.opts.store.list(this.prefix)) {
-      const m = KEY.exec(o.key.slice(this.prefix.length));
-      if (!m?.[2] || m[3] === undefined) continue;
-      const seq = Number(m[2]);
-      if (!last || seq > last.seq) last = { seq, hash: m[3] };
+      const copy = parseAuditCopyKey(o.key);
+      if (copy && (!last || copy.lastSeq > last.seq)) last = { seq: copy.lastSeq, hash: copy.hash };
     }
     if (!last) return;
     const local = await this.readFrom(0);

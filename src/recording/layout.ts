@@ -18,6 +18,36 @@ import type { SegmentInfo } from './writer.js';
 export const HOLD_PREFIX = 'holds/';
 export const RELEASE_PREFIX = 'releases/';
 export const AUDIT_PREFIX = 'audit/';
+/** Sequence numbers in an audit copy's key are padded so that key order is record order. */
+const AUDIT_SEQ_DIGITS = 12;
+const AUDIT_COPY_KEY = /^audit\/([^/]+)\/(\d+)-(\d+)-([0-9a-f]+)\.jsonl$/;
+
+export interface AuditCopyKey {
+  readonly host: string;
+  readonly firstSeq: number;
+  readonly lastSeq: number;
+  /** The start of the last record's hash. */
+  readonly hash: string;
+}
+
+/** The key of one copy of the audit log's records `firstSeq` to `lastSeq` (access/audit-shipper.ts). */
+export function auditCopyKey(host: string, firstSeq: number, lastSeq: number, lastHash: string): string {
+  const seq = (n: number): string => String(n).padStart(AUDIT_SEQ_DIGITS, '0');
+  return `${auditHostPrefix(host)}${seq(firstSeq)}-${seq(lastSeq)}-${lastHash.slice(0, 12)}.jsonl`;
+}
+
+/** The folder of one host's audit copies. */
+export function auditHostPrefix(host: string): string {
+  return `${AUDIT_PREFIX}${keySafe(host)}/`;
+}
+
+export function parseAuditCopyKey(key: string): AuditCopyKey | undefined {
+  const m = AUDIT_COPY_KEY.exec(key);
+  if (!m) return undefined;
+  const [, host = '', first = '', last = '', hash = ''] = m;
+  return { host, firstSeq: Number(first), lastSeq: Number(last), hash };
+}
+
 /** Folders beside the lines' in the store, which no line's key may be. */
 export const RESERVED_FOLDERS: readonly string[] = [HOLD_PREFIX.slice(0, -1), RELEASE_PREFIX.slice(0, -1), AUDIT_PREFIX.slice(0, -1)];
 
