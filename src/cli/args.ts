@@ -50,3 +50,9 @@ export function required(args: ParsedArgs, name: string): string {
   if (v === undefined) throw new UsageError(`${name} is required`);
   return v;
 }
+
+/** A UTC day given to `option`, as the store's folders name days; a usage error names the option otherwise. */
+export function dayArg(option: string, value: string): string {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) throw new UsageError(`${option} is a day, YYYY-MM-DD`);
+  return value;
+}

@@ -10,7 +10,7 @@ import { loadDecryptionKey } from '../crypto/keys.js';
 import { silentLogger } from '../ops/log.js';
 import { keySafe } from '../recording/layout.js';
 import { openStore } from '../recording/pipeline.js';
-import { UsageError } from './args.js';
+import { dayArg, UsageError } from './args.js';
 
 export const EXPORT_USAGE = `usage:
   recgw export <object-key | file> --private-key FILE --out DIR [--config FILE] [--allow-incomplete] [--by NAME] [--reason TEXT]
@@ -45,8 +45,7 @@ export function callWithin(line: string | undefined, day: string | undefined): s
   if (day !== undefined && line === undefined) throw new UsageError('--day goes with --line');
   if (line === undefined) return '';
   if (day === undefined) return `${keySafe(line)}/`;
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) throw new UsageError('--day is a day, YYYY-MM-DD');
-  return `${keySafe(line)}/${day.replace(/-/g, '/')}/`;
+  return `${keySafe(line)}/${dayArg('--day', day).replace(/-/g, '/')}/`;
 }
 
 export async function runExport(a: ExportArgs): Promise<number> {

@@ -11,7 +11,7 @@ import { loadCommandConfig } from '../config/load.js';
 import { loadDecryptionKey } from '../crypto/keys.js';
 import { silentLogger } from '../ops/log.js';
 import { openStore } from '../recording/pipeline.js';
-import { parseCommandArgs, UsageError } from './args.js';
+import { dayArg, parseCommandArgs, UsageError } from './args.js';
 
 export const FIND_USAGE = `usage: recgw find (--number NUMBER | --line NAME) --private-key FILE [--config FILE]
                   [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--line NAME]
@@ -25,8 +25,6 @@ export const FIND_USAGE = `usage: recgw find (--number NUMBER | --line NAME) --p
   write a copy of each call there, one folder per call, after recording the
   release (who, why, which calls) in the store; --reason is required then.
 `;
-
-const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 export async function runFind(args: readonly string[], out: { write(s: string): unknown } = process.stdout): Promise<number> {
   const a = parseCommandArgs(args, { values: ['--number', '--private-key', '--config', '--from', '--to', '--line', '--out', '--reason', '--by', '--format'], flags: ['--help'] });
@@ -43,8 +41,7 @@ export async function runFind(args: readonly string[], out: { write(s: string): 
   for (const [option, field] of [['--from', 'from'], ['--to', 'to']] as const) {
     const v = a.values.get(option);
     if (v === undefined) continue;
-    if (!DAY.test(v)) throw new UsageError(`${option} is a day, YYYY-MM-DD`);
-    query[field] = v;
+    query[field] = dayArg(option, v);
   }
   if (line !== undefined) query.line = line;
   const dir = a.values.get('--out');
