@@ -36,7 +36,7 @@ async function run(variant: RecordingVariant, legs: number, seconds: number): Pr
   if (!stage) throw new Error(`no sinks for ${variant}`);
   const sinks: SegmentSink[] = [];
   for (let i = 0; i < legs; i++) {
-    sinks.push(stage.open({ callId: `bench-${i >> 1}`, leg: i % 2 === 0 ? 'caller' : 'agent', segment: 1, codec: 'PCMA', sampleRate: 8000, startedAt: new Date(), line: 'bench', direction: 'inbound' }));
+    sinks.push(stage.open({ callId: `bench-${i >> 1}`, leg: i % 2 === 0 ? 'caller' : 'agent', segment: 1, codec: 'PCMA', sampleRate: 8000, startedAt: new Date(), callStartedAt: new Date(), line: 'bench', direction: 'inbound' }));
   }
   const audio = Buffer.alloc(FLUSH_BYTES, 0xd5);
   const write = variant !== 'idle';

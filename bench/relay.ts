@@ -144,7 +144,7 @@ export function relayPortSpan(calls: number): number {
 
 /** The one segment of leg `leg` of call `call`, on the bench's line. */
 export function benchSegment(call: number, leg: LegName): SegmentInfo {
-  return { callId: `bench-${call}`, leg, segment: 1, codec: 'PCMA', sampleRate: 8000, startedAt: new Date(), line: 'bench', direction: 'inbound' };
+  return { callId: `bench-${call}`, leg, segment: 1, codec: 'PCMA', sampleRate: 8000, startedAt: new Date(), callStartedAt: new Date(), line: 'bench', direction: 'inbound' };
 }
 
 /** One gate per call, as a recorded call runs in the gateway: the jitter and the default 1 s lookback held back, DTMF redacted (the default). */

@@ -38,7 +38,7 @@ async function fill(store: FsStore, calls: number, now: number): Promise<number>
     const callId = `bench-call-${i}`;
     const tags = (leg: string): Record<string, string> => recordingTags({ line: 'helpline', startedAt, leg, callId, direction: 'inbound' }, 90);
     const keys: [string, string][] = [
-      ...(['caller', 'agent'] as const).map((leg): [string, string] => [objectKey({ callId, leg, segment: 1, codec: 'PCMA', sampleRate: 8000, startedAt, line: 'helpline', direction: 'inbound' }), leg]),
+      ...(['caller', 'agent'] as const).map((leg): [string, string] => [objectKey({ callId, leg, segment: 1, codec: 'PCMA', sampleRate: 8000, startedAt, callStartedAt: startedAt, line: 'helpline', direction: 'inbound' }), leg]),
       [manifestKey('helpline', callId, startedAt, 'start'), 'manifest'],
       [manifestKey('helpline', callId, startedAt, 'final'), 'manifest'],
     ];

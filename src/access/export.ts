@@ -13,9 +13,10 @@ import type { Readable } from 'node:stream';
 import { CryptoError } from '../crypto/errors.js';
 import { openRecording, type RecordingHeader } from '../crypto/format.js';
 import type { KeyDecryptionKey } from '../crypto/keys.js';
+import { RecgwError } from '../errors.js';
 import { decodeG711 } from '../media/g711.js';
 import { keySafe } from '../recording/layout.js';
-import type { Manifest } from '../recording/manifest.js';
+import type { Manifest, ManifestSegment } from '../recording/manifest.js';
 import type { ListedObject, ObjectStore } from '../storage/store.js';
 import { writeWav } from './wav.js';
 
@@ -132,6 +133,31 @@ function gapsBetweenSegments(perLeg: ReadonlyMap<string, readonly { offset: numb
   return notes;
 }
 
+/**
+ * Checks the segments the manifest lists against the call's keys, adding to
+ * `keys` each one found elsewhere: a call recorded before every segment was
+ * filed under the call's own day, that ran past midnight, has its later
+ * segments in the next day's folder. A segment the store does not hold at all
+ * (not uploaded yet, or lost) is refused by name, or with `allowIncomplete`
+ * noted: an export never leaves part of a call out in silence.
+ */
+async function findListedSegments(store: ObjectStore, manifest: Manifest, keys: string[], allowIncomplete: boolean): Promise<string[]> {
+  const absent: ManifestSegment[] = [];
+  for (const s of manifest.segments) {
+    // An opted-out caller's audio was deleted on purpose; the manifest's opt-out note says so.
+    if (s.discarded === true || keys.includes(s.key)) continue;
+    if (await store.head(s.key)) keys.push(s.key);
+    else absent.push(s);
+  }
+  keys.sort();
+  if (absent.length === 0) return [];
+  if (!allowIncomplete) {
+    const named = absent.map((s) => `${s.leg} segment ${s.segment} (${s.key})`).join(', ');
+    throw new RecgwError('SEGMENT_MISSING', `the store does not hold ${named}, which the call's manifest lists (not uploaded yet, or lost); --allow-incomplete exports the rest`);
+  }
+  return absent.map((s) => `${s.leg} segment ${s.segment} is not in the store${s.failure !== undefined ? ` (${s.failure})` : ''}: ${s.key}`);
+}
+
 export async function exportCall(
   store: ObjectStore,
   callId: string,
@@ -146,6 +172,7 @@ export async function exportCall(
   const manifest = manifestKey ? openManifest(await streamToBuffer(await store.get(manifestKey)), kdk) : undefined;
   if (!manifest) notes.push('no manifest found');
   else if (manifest.stage !== 'final') notes.push('the call has no final manifest: it did not end normally (gateway stopped or crashed)');
+  if (manifest) notes.push(...(await findListedSegments(store, manifest, keys, opts.allowIncomplete ?? false)));
   for (const w of manifest?.pausedWindows ?? []) notes.push(`paused ${w.start} to ${w.end ?? 'end'} (${w.trigger}, by ${w.by})`);
   for (const t of manifest?.transfers ?? []) {
     notes.push(`transfer (${t.shape}) at ${t.at} to ${t.target}${t.to !== undefined ? ` (operator ${t.to})` : ''}: capture ${t.action === 'none' ? 'already stopped' : t.action === 'stop' ? 'stopped' : t.action === 'pause' ? 'paused' : 'split'}${t.reason !== undefined ? ` (${t.reason})` : ''}`);

@@ -40,6 +40,7 @@ export function startLegCapture(call: Call, leg: MediaLeg, opts: LegCaptureOptio
     codec,
     sampleRate: 8000,
     startedAt: opts.startedAt,
+    callStartedAt: opts.startedAt,
     line: call.line.name,
     ...(call.operator !== undefined ? { operator: call.operator } : {}),
     direction: call.direction,

@@ -29,7 +29,8 @@ export function manifestOf(call: Call, stage: 'start' | 'final'): Manifest {
     ...(r.error !== undefined ? { failure: r.error instanceof Error ? r.error.message : 'the segment could not be closed' } : {}),
     ...(discarded ? { discarded: true as const } : {}),
   }));
-  const startedAt = records[0]?.info.startedAt ?? call.startedAt;
+  // The day the objects are filed under (recording/layout.ts): the manifests go beside the segments.
+  const startedAt = records[0]?.info.callStartedAt ?? call.startedAt;
   return {
     version: 1,
     stage,

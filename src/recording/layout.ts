@@ -1,8 +1,9 @@
 /**
  * Where recordings live in a store, and how they are tagged. One object per
  * leg per segment and one manifest per call, under the line and the UTC date
- * the call started, so retention sweeps and searches by line and day are
- * prefix listings:
+ * the call's capture started (a segment that starts after midnight too), so a
+ * call's objects share one folder and retention sweeps and searches by line
+ * and day are prefix listings:
  *
  *   <line>/<yyyy>/<mm>/<dd>/<call-id>/<leg>-<segment>.rec
  *   <line>/<yyyy>/<mm>/<dd>/<call-id>/manifest.rec          (when the call ended)
@@ -62,7 +63,7 @@ export function callPrefix(line: string, callId: string, startedAt: Date): strin
 }
 
 export function objectKey(info: SegmentInfo): string {
-  return `${callPrefix(info.line, info.callId, info.startedAt)}${info.leg}-${info.segment}.rec`;
+  return `${callPrefix(info.line, info.callId, info.callStartedAt)}${info.leg}-${info.segment}.rec`;
 }
 
 export function manifestKey(line: string, callId: string, callStartedAt: Date, stage: 'start' | 'final'): string {

@@ -17,6 +17,12 @@ export interface SegmentInfo {
   readonly sampleRate: 8000;
   /** Wall-clock time of the segment's first sample. */
   readonly startedAt: Date;
+  /**
+   * When the call's capture started. Every object of the call is filed under
+   * this day (recording/layout.ts), so the segments of a call that runs past
+   * midnight stay in the one folder with its manifest.
+   */
+  readonly callStartedAt: Date;
   readonly line: string;
   readonly operator?: string;
   readonly direction: 'inbound' | 'outbound';

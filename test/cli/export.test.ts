@@ -38,6 +38,13 @@ function seal(kek: KeyEncryptionKey, info: SegmentInfo, audio: Buffer, opts: { d
   return Buffer.concat(parts);
 }
 
+/** Seals a call's final manifest into the store, where the gateway would file it. */
+async function putManifest(store: FsStore, kek: KeyEncryptionKey, manifest: Manifest): Promise<void> {
+  const sealer = new RecordingSealer({ kind: 'manifest', codec: 'none', sampleRate: 0, leg: 'none', callId: manifest.callId, segment: 0, startedAt: manifest.startedAt }, kek);
+  const key = manifestKey(manifest.line, manifest.callId, new Date(manifest.startedAt), 'final');
+  await store.put(key, Buffer.concat([sealer.headerBytes, sealer.seal(Buffer.from(JSON.stringify(manifest)), true)]), { tags: {} });
+}
+
 function recgw(args: string[]): { code: number | null; out: string; err: string } {
   const r = spawnSync(process.execPath, [...CLI, ...args], { encoding: 'utf8' });
   return { code: r.status, out: r.stdout, err: r.stderr };
@@ -58,7 +65,7 @@ test('recgw export: a call to legs and an MP3 mix; a truncated leg only with --a
   // As a SIP Call-ID is written; the store's folder and the files have it key-safe.
   const callId = 'Call-Export-1@pstn.example';
   const file = 'call-export-1-pstn.example';
-  const infoOf = (leg: 'caller' | 'agent'): SegmentInfo => ({ callId, leg, segment: 1, codec: 'PCMA', sampleRate: 8000, startedAt, line: 'helpline', operator: 'agent7', direction: 'inbound' });
+  const infoOf = (leg: 'caller' | 'agent'): SegmentInfo => ({ callId, leg, segment: 1, codec: 'PCMA', sampleRate: 8000, startedAt, callStartedAt: startedAt, line: 'helpline', operator: 'agent7', direction: 'inbound' });
   for (const [leg, hz] of [['caller', 440], ['agent', 660]] as const) {
     await store.put(objectKey(infoOf(leg)), seal(kek, infoOf(leg), tone(2, hz)), { tags: {} });
   }
@@ -69,8 +76,7 @@ test('recgw export: a call to legs and an MP3 mix; a truncated leg only with --a
     pausedWindows: [{ start: startedAt.toISOString(), end: new Date(startedAt.getTime() + 500).toISOString(), trigger: 'api', by: 'supervisor' }],
     complete: true,
   };
-  const ms = new RecordingSealer({ kind: 'manifest', codec: 'none', sampleRate: 0, leg: 'none', callId, segment: 0, startedAt: manifest.startedAt }, kek);
-  await store.put(manifestKey('helpline', callId, startedAt, 'final'), Buffer.concat([ms.headerBytes, ms.seal(Buffer.from(JSON.stringify(manifest)), true)]), { tags: {} });
+  await putManifest(store, kek, manifest);
 
   const out = join(dir, 'out');
   const call = recgw(['export', '--call', callId, '--config', config, '--private-key', keys.privateKeyFile, '--out', out, '--format', 'mp3']);
@@ -101,7 +107,7 @@ test('recgw export: a call to legs and an MP3 mix; a truncated leg only with --a
 test('recgw export --call with --line and --day lists only that part of the store: found there, not found on another day, and the options checked', async (t) => {
   const { dir, keys, kek, store, config, startedAt } = exportRig(t);
   const callId = 'narrow-1';
-  const info: SegmentInfo = { callId, leg: 'caller', segment: 1, codec: 'PCMA', sampleRate: 8000, startedAt, line: 'helpline', operator: 'agent7', direction: 'inbound' };
+  const info: SegmentInfo = { callId, leg: 'caller', segment: 1, codec: 'PCMA', sampleRate: 8000, startedAt, callStartedAt: startedAt, line: 'helpline', operator: 'agent7', direction: 'inbound' };
   await store.put(objectKey(info), seal(kek, info, tone(1, 440)), { tags: {} });
   const base = ['export', '--call', callId, '--config', config, '--private-key', keys.privateKeyFile, '--out', join(dir, 'out')];
 
@@ -121,4 +127,35 @@ test('recgw export --call with --line and --day lists only that part of the stor
   const before = releases();
   assert.equal(recgw([...base, '--day', '2026-11-23']).code, 2, 'a usage mistake exits 2');
   assert.equal(releases(), before, 'before any release is recorded');
+});
+
+test('recgw export --call checks the segments the manifest lists: one in the next day\'s folder is found, one the store lacks is named', async (t) => {
+  const { dir, keys, kek, store, config } = exportRig(t);
+  const callId = 'midnight-1';
+  const callStartedAt = new Date('2026-11-23T23:59:59.000Z');
+  const second = new Date('2026-11-24T00:00:00.000Z');
+  const infoOf = (leg: 'caller' | 'agent', segment: number, startedAt: Date, filedAt: Date): SegmentInfo =>
+    ({ callId, leg, segment, codec: 'PCMA', sampleRate: 8000, startedAt, callStartedAt: filedAt, line: 'helpline', direction: 'inbound' });
+  // As an earlier version filed it: segment 2 began after midnight, so it went under the next day's folder.
+  const segments = [infoOf('caller', 1, callStartedAt, callStartedAt), infoOf('caller', 2, second, second), infoOf('agent', 1, callStartedAt, callStartedAt), infoOf('agent', 2, second, second)];
+  for (const info of segments.slice(0, 3)) await store.put(objectKey(info), seal(kek, info, tone(1, info.leg === 'caller' ? 440 : 660)), { tags: {} });
+  await putManifest(store, kek, {
+    version: 1, stage: 'final', callId, line: 'helpline', direction: 'inbound', callerNumber: '07700900123', calledNumber: '1000',
+    startedAt: callStartedAt.toISOString(), endedAt: '2026-11-24T00:00:01.000Z', endReason: 'caller-bye', retentionDays: 90,
+    segments: segments.map((i) => ({ leg: i.leg, segment: i.segment, key: objectKey(i), codec: 'PCMA' as const, startedAt: i.startedAt.toISOString(), complete: true })),
+    pausedWindows: [], complete: true,
+  });
+  const out = join(dir, 'out');
+  const base = ['export', '--call', callId, '--config', config, '--private-key', keys.privateKeyFile, '--out', out, '--line', 'helpline', '--day', '2026-11-23'];
+
+  const refused = recgw(base);
+  assert.equal(refused.code, 1);
+  assert.match(refused.err, /does not hold agent segment 2 \(helpline\/2026\/11\/24\/midnight-1\/agent-2\.rec\)/);
+  assert.doesNotMatch(refused.err, /caller segment 2/, 'the caller\'s second segment is in the store, a day later');
+
+  const rest = recgw([...base, '--allow-incomplete']);
+  assert.equal(rest.code, 0, rest.err);
+  assert.match(rest.out, /caller segment 2: 1\.00 s, 2 chunks verified/);
+  assert.match(rest.out, /note: agent segment 2 is not in the store: helpline\/2026\/11\/24\/midnight-1\/agent-2\.rec/);
+  assert.equal(readFileSync(join(out, 'midnight-1-caller-2.wav')).length, 44 + 8000 * 2);
 });

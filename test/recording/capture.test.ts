@@ -37,7 +37,7 @@ interface Rig {
 
 function rig(opts: Partial<CaptureOptions> = {}): Rig {
   const writer = new MemorySegmentWriter();
-  const sink = writer.open({ callId: 'c1', leg: 'caller', segment: 1, codec: 'PCMA', sampleRate: 8000, startedAt: new Date(0), line: 'helpline', direction: 'inbound' });
+  const sink = writer.open({ callId: 'c1', leg: 'caller', segment: 1, codec: 'PCMA', sampleRate: 8000, startedAt: new Date(0), callStartedAt: new Date(0), line: 'helpline', direction: 'inbound' });
   const capture = new LegCapture({ sink, codec: 'PCMA', payloadType: PT, t0: T0, jitterMs: 200, ...opts });
   const segment = writer.segments[0];
   assert.ok(segment);

@@ -15,7 +15,7 @@ async function until(what: string, check: () => boolean, ms = 5000): Promise<voi
 test('the clock flushes registered captures on its own timer, and stops when none is left', async () => {
   const clock = new CaptureClock({ intervalMs: 5 });
   const writer = new MemorySegmentWriter();
-  const sink = writer.open({ callId: 'c', leg: 'agent', segment: 1, codec: 'PCMU', sampleRate: 8000, startedAt: new Date(), line: 'l', direction: 'inbound' });
+  const sink = writer.open({ callId: 'c', leg: 'agent', segment: 1, codec: 'PCMU', sampleRate: 8000, startedAt: new Date(), callStartedAt: new Date(), line: 'l', direction: 'inbound' });
   const capture = new LegCapture({ sink, codec: 'PCMU', payloadType: 0, t0: performance.now(), jitterMs: 20 });
   assert.equal(clock.running, false);
   clock.add(capture);

@@ -37,7 +37,7 @@ test('with Object Lock, the manifest is retained as long as the audio of its cal
     complete: true,
   };
   await writer.writeManifest(manifest);
-  const audio = writer.open({ callId: 'c1', leg: 'caller', segment: 1, codec: 'PCMA', sampleRate: 8000, startedAt, line: 'helpline', direction: 'inbound' });
+  const audio = writer.open({ callId: 'c1', leg: 'caller', segment: 1, codec: 'PCMA', sampleRate: 8000, startedAt, callStartedAt: startedAt, line: 'helpline', direction: 'inbound' });
   await audio.close();
   const byKind = new Map(spool.entries().map((e) => [e.meta.kind, e.meta.retainUntil]));
   const expected = new Date(startedAt.getTime() + 30 * 86_400_000).toISOString();
@@ -55,7 +55,7 @@ test("a leg whose spool entry fails on a full disk goes on in a new segment once
   const kdk = loadDecryptionKey(keys.privateKeyFile);
   const writer = new EncryptedSegmentWriter({ spool, kek: loadEncryptionKey({ publicKey: keys.publicKeyFile }), log: silentLogger(), retentionDays: () => 30, objectLock: false });
   const startedAt = new Date('2026-12-07T10:00:00.000Z');
-  const sink = new RotatingSink(writer, { callId: 'c1', leg: 'caller', segment: 1, codec: 'PCMA', sampleRate: 8000, startedAt, line: 'helpline', direction: 'inbound' }, 300 * 8000);
+  const sink = new RotatingSink(writer, { callId: 'c1', leg: 'caller', segment: 1, codec: 'PCMA', sampleRate: 8000, startedAt, callStartedAt: startedAt, line: 'helpline', direction: 'inbound' }, 300 * 8000);
   const second = (n: number): Buffer => Buffer.alloc(8000, n);
   const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 20));
 

@@ -5,7 +5,7 @@ import { MemorySegmentWriter } from '../../src/recording/memory-writer.js';
 import type { SegmentInfo } from '../../src/recording/writer.js';
 
 const info = (callId: string, leg: 'caller' | 'agent'): SegmentInfo => ({
-  callId, leg, segment: 1, codec: 'PCMA', sampleRate: 8000, startedAt: new Date(0), line: 'helpline', direction: 'inbound',
+  callId, leg, segment: 1, codec: 'PCMA', sampleRate: 8000, startedAt: new Date(0), callStartedAt: new Date(0), line: 'helpline', direction: 'inbound',
 });
 
 test('the memory writer copies what it is given, in order, and knows when a segment is closed', async () => {

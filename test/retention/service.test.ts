@@ -24,7 +24,7 @@ test('an erasure waits for the spool to hand over the whole call, and says how f
   const spool = await openSpool(t, { dir: join(dir, 'spool') });
   const callId = 'Call-7@pstn';
   const startedAt = new Date('2026-12-01T10:00:00Z');
-  const info = { callId, segment: 1, codec: 'PCMA', sampleRate: 8000, startedAt, line: 'helpline', direction: 'inbound' } as const;
+  const info = { callId, segment: 1, codec: 'PCMA', sampleRate: 8000, startedAt, callStartedAt: startedAt, line: 'helpline', direction: 'inbound' } as const;
   for (const key of [objectKey({ ...info, leg: 'caller' }), objectKey({ ...info, leg: 'agent' }), manifestKey('helpline', callId, startedAt, 'final')]) {
     await store.put(key, Buffer.from('sealed'), { tags: {} });
   }

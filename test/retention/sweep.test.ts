@@ -63,7 +63,7 @@ async function putCall(store: ObjectStore, spec: CallSpec): Promise<string[]> {
     for (const leg of ['caller', 'agent'] as LegName[]) {
       const startedAt = new Date(spec.startedAt.getTime() + offset * 1000);
       // Segments are filed under the call's start day, as long as the call does not cross midnight.
-      const info = { callId: spec.callId, leg, segment: i + 1, codec: 'PCMU', sampleRate: 8000, startedAt: spec.startedAt, line, direction: 'inbound' } as const;
+      const info = { callId: spec.callId, leg, segment: i + 1, codec: 'PCMU', sampleRate: 8000, startedAt, callStartedAt: spec.startedAt, line, direction: 'inbound' } as const;
       await put(objectKey(info), startedAt, leg);
     }
   }
