@@ -92,7 +92,8 @@ if (retentionCalls > 0) {
   const r = await measureRetention(retentionCalls);
   console.log(`retention sweep over an fs store of ${r.calls} calls (${r.objects} objects; a third expired, a third kept, a third younger than 14 days), beside listing every object once`);
   console.log(`list ${f1(r.listMs)} ms (${f1((r.listMs * 1000) / r.objects)} us/object); sweep ${f1(r.sweepMs)} ms (${f1((r.sweepMs * 1000) / r.calls)} us/call), ${r.examined} calls read, ${r.deleted} deleted; sweep/list ${ratio(r.sweepMs, r.listMs)}`);
-  console.log(`at this pace a store of a million calls takes about ${f1((r.sweepMs / r.calls) * 1e6 / 60_000)} minutes to sweep\n`);
+  console.log(`at this pace a store of a million calls takes about ${f1((r.sweepMs / r.calls) * 1e6 / 60_000)} minutes to sweep`);
+  console.log(`finding one call's objects (a hold, an erasure, an export): by its id ${f2(r.findMs)} ms (median of 21); by an id without a time, the whole store listed, ${f1(r.findLegacyMs)} ms; ${ratio(r.findLegacyMs, r.findMs)}\n`);
 }
 
 console.log('a monitoring scrape: the health view of N live calls\' counters written out as Prometheus text (GET /metrics), beside the same view as JSON (GET /health)');

@@ -4,13 +4,17 @@
  * a third within their retention and a third younger than the shortest one.
  * Beside it, in the same run, the walk it cannot do without: listing every
  * object of the store once. What the sweep adds over that walk is its heads
- * and deletes.
+ * and deletes. And finding one call's objects, as a hold, an erasure or an
+ * export does: by an id with its time in it, against an earlier version's id,
+ * which takes that whole walk.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AuditSink } from '../src/access/audit.js';
+import { objectsOfCall } from '../src/access/export.js';
 import { silentLogger } from '../src/ops/log.js';
+import { newCallId } from '../src/recording/call-id.js';
 import { manifestKey, objectKey, recordingTags } from '../src/recording/layout.js';
 import { Holds } from '../src/retention/holds.js';
 import { sweepExpired } from '../src/retention/sweep.js';
@@ -24,18 +28,25 @@ export interface RetentionFigures {
   readonly sweepMs: number;
   readonly examined: number;
   readonly deleted: number;
+  /** Finding one call's objects by its id: the median of 21 calls. */
+  readonly findMs: number;
+  /** The same for a call whose id has no time in it. */
+  readonly findLegacyMs: number;
 }
 
 const DAY = 86_400_000;
 
-async function fill(store: FsStore, calls: number, now: number): Promise<number> {
+async function fill(store: FsStore, calls: number, now: number): Promise<{ objects: number; ids: string[] }> {
   const body = Buffer.alloc(256, 1);
   let objects = 0;
+  const ids: string[] = [];
   for (let i = 0; i < calls; i++) {
     // Expired (100 days old), kept (30 days old, 90-day retention), young (2 days old).
     const age = [100, 30, 2][i % 3] ?? 2;
     const startedAt = new Date(now - age * DAY - i * 1000);
-    const callId = `bench-call-${i}`;
+    // The last call's id is as an earlier version made it, without a time.
+    const callId = i === calls - 1 ? `bench-call-${i}` : newCallId(startedAt.getTime());
+    ids.push(callId);
     const tags = (leg: string): Record<string, string> => recordingTags({ line: 'helpline', startedAt, leg, callId, direction: 'inbound' }, 90);
     const keys: [string, string][] = [
       ...(['caller', 'agent'] as const).map((leg): [string, string] => [objectKey({ callId, leg, segment: 1, codec: 'PCMA', sampleRate: 8000, startedAt, callStartedAt: startedAt, line: 'helpline', direction: 'inbound' }), leg]),
@@ -47,7 +58,15 @@ async function fill(store: FsStore, calls: number, now: number): Promise<number>
       objects++;
     }
   }
-  return objects;
+  return { objects, ids };
+}
+
+async function timeFind(store: FsStore, id: string): Promise<number> {
+  const t0 = performance.now();
+  const found = await objectsOfCall(store, id);
+  const ms = performance.now() - t0;
+  if (found.length !== 4) throw new Error(`found ${found.length} objects of call ${id}, not 4`);
+  return ms;
 }
 
 export async function measureRetention(calls: number): Promise<RetentionFigures> {
@@ -55,7 +74,11 @@ export async function measureRetention(calls: number): Promise<RetentionFigures>
   try {
     const store = new FsStore({ dir });
     const now = Date.now();
-    const objects = await fill(store, calls, now);
+    const { objects, ids } = await fill(store, calls, now);
+    const finds: number[] = [];
+    for (let i = 0; i < 21; i++) finds.push(await timeFind(store, ids[Math.floor((i * (calls - 1)) / 21)] ?? ''));
+    const findMs = finds.sort((a, b) => a - b)[10] ?? NaN;
+    const findLegacyMs = await timeFind(store, ids.at(-1) ?? '');
     const t0 = performance.now();
     let listed = 0;
     for await (const o of store.list('')) if (o.size > 0) listed++;
@@ -65,7 +88,7 @@ export async function measureRetention(calls: number): Promise<RetentionFigures>
     const t1 = performance.now();
     const report = await sweepExpired({ store, holds: new Holds(store), audit, log: silentLogger() });
     const sweepMs = performance.now() - t1;
-    return { calls, objects, listMs, sweepMs, examined: report.examined, deleted: report.deleted };
+    return { calls, objects, listMs, sweepMs, examined: report.examined, deleted: report.deleted, findMs, findLegacyMs };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -15,7 +15,8 @@ import { openRecording, type RecordingHeader } from '../crypto/format.js';
 import type { KeyDecryptionKey } from '../crypto/keys.js';
 import { RecgwError } from '../errors.js';
 import { decodeG711 } from '../media/g711.js';
-import { keySafe } from '../recording/layout.js';
+import { callIdDays } from '../recording/call-id.js';
+import { callPrefix, keySafe, RESERVED_FOLDERS } from '../recording/layout.js';
 import type { Manifest, ManifestSegment } from '../recording/manifest.js';
 import type { ListedObject, ObjectStore } from '../storage/store.js';
 import { writeWav } from './wav.js';
@@ -85,17 +86,33 @@ export function openManifest(bytes: Buffer, kdk: KeyDecryptionKey): Manifest {
 
 /**
  * Every object of the call, found by its call-id folder (see recording/layout.ts).
- * The folder is the id made key-safe, so the SIP Call-ID as logged
- * (`A84b@pc33.example.com`) finds it as well as the folder's own name does.
- * `within` (a line's folder, or a line's day) lists only that part of the
- * store: without it the whole store is listed, which on a large one takes
+ * The folder is the id made key-safe, so an id written in capitals finds it
+ * too. A call id with its time in it (recording/call-id.ts) names the days its
+ * objects can be filed under, so only those days' folders of each line are
+ * listed (of the line `within` names, when it names one). An older id is
+ * looked for in `within`: a line's folder, a line's day or the call's own
+ * folder; without it the whole store is listed, which on a large one takes
  * minutes.
  */
 export async function objectsOfCall(store: ObjectStore, callId: string, within = ''): Promise<ListedObject[]> {
   const folder = `/${keySafe(callId)}/`;
   const objects: ListedObject[] = [];
-  for await (const o of store.list(within)) if (o.key.includes(folder)) objects.push(o);
+  for (const part of await placesOfCall(store, callId, within)) {
+    for await (const o of store.list(part)) if (o.key.includes(folder)) objects.push(o);
+  }
   return objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+/** A line's folder, and nothing narrower. */
+const LINE_FOLDER = /^([^/]+)\/$/;
+
+/** The prefixes to list for a call's objects: `within` as it is when it names a day or a call's folder. */
+async function placesOfCall(store: ObjectStore, callId: string, within: string): Promise<string[]> {
+  const days = callIdDays(callId);
+  const line = LINE_FOLDER.exec(within)?.[1];
+  if (days === undefined || (within !== '' && line === undefined)) return [within];
+  const lines = line !== undefined ? [line] : (await store.folders('')).filter((f) => !RESERVED_FOLDERS.includes(f));
+  return lines.flatMap((l) => days.map((day) => callPrefix(l, callId, day)));
 }
 
 function mix(callerWav: string, agentWav: string, out: string): Promise<void> {

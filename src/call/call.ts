@@ -4,11 +4,11 @@
  * anchored on our ports, and the capture of each. `end()` is the one way out:
  * idempotent, it cascades to the dialogs, the media and the capture, once.
  */
-import { randomUUID } from 'node:crypto';
 import type { LineConfig } from '../config/types.js';
 import { bridge, MediaLeg, unbridge, type RemoteEndpoint } from '../media/leg.js';
 import { TypedEmitter } from '../ops/emitter.js';
 import type { Logger } from '../ops/log.js';
+import { newCallId } from '../recording/call-id.js';
 import type { Dialog, SipMessageView, SipRequest, SipResponse } from '../sip/engine.js';
 import { SipError } from '../sip/errors.js';
 import { anchorSdp, describeAudio, SdpError, type AudioDescription } from '../sip/sdp.js';
@@ -57,7 +57,7 @@ export function endpointOf(d: AudioDescription): RemoteEndpoint {
 }
 
 export class Call extends TypedEmitter<CallEvents> {
-  readonly id = randomUUID();
+  readonly id = newCallId();
   readonly startedAt = new Date();
   readonly log: Logger;
   answeredAt?: Date;

@@ -265,6 +265,18 @@ export class FsStore implements ObjectStore {
     }
   }
 
+  async folders(prefix: string): Promise<string[]> {
+    if (prefix !== '' && !prefix.endsWith('/')) throw new StorageError('STORE_REJECTED', `a folder listing needs a prefix ending in /: ${JSON.stringify(prefix.slice(0, 120))}`);
+    const dir = prefix === '' ? this.root : this.pathOf(prefix.slice(0, -1));
+    try {
+      const entries = await readdir(dir, { withFileTypes: true });
+      return entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
+    } catch (err) {
+      if (isErrno(err, 'ENOENT', 'ENOTDIR')) return [];
+      throw unavailable(`list the folders of ${prefix}`, err);
+    }
+  }
+
   async delete(key: string): Promise<void> {
     const file = this.pathOf(key);
     try {

@@ -30,7 +30,7 @@ import { DigestStream, type Digest } from './digest.js';
 import { StorageError, type ListedObject, type ObjectInfo, type ObjectStore, type PutOptions, type StoredObject } from './store.js';
 import { createS3Client } from './s3/client.js';
 import { isNotFound, storageErrorOf } from './s3/errors.js';
-import { listObjects, versionsOf } from './s3/listing.js';
+import { listFolders, listObjects, versionsOf } from './s3/listing.js';
 import { sameTags, tagSetOf, tagsOf, type Tags } from './s3/tags.js';
 import { uploadObject } from './s3/upload.js';
 
@@ -204,6 +204,14 @@ export class S3Store implements ObjectStore {
       });
     } catch (err) {
       throw storageErrorOf(err, `list ${prefix}`);
+    }
+  }
+
+  async folders(prefix: string): Promise<string[]> {
+    try {
+      return await listFolders({ client: this.client, bucket: this.bucket, prefix: this.objectKey(prefix), pageSize: this.opts.listPageSize ?? 1000, storeKey: (k) => this.storeKey(k) });
+    } catch (err) {
+      throw storageErrorOf(err, `list the folders of ${prefix}`);
     }
   }
 

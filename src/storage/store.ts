@@ -71,6 +71,12 @@ export interface ObjectStore {
   head(key: string): Promise<ObjectInfo | null>;
   get(key: string): Promise<Readable>;
   list(prefix: string): AsyncIterable<ListedObject>;
+  /**
+   * The names of the folders directly under `prefix` (`''`, or a prefix
+   * ending in `/`), sorted: one request per thousand folders, where `list`
+   * would go through every object beneath them.
+   */
+  folders(prefix: string): Promise<string[]>;
   delete(key: string): Promise<void>;
   /**
    * Sets or clears the store's own legal hold on every version of an object,

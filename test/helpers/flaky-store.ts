@@ -62,6 +62,10 @@ export class FlakyStore implements ObjectStore {
     return this.inner.list(prefix);
   }
 
+  folders(prefix: string): Promise<string[]> {
+    return this.inner.folders(prefix);
+  }
+
   delete(key: string): Promise<void> {
     this.deleteAttempts++;
     if (this.rejectDeletes || this.deletesLeft-- <= 0) return Promise.reject(new StorageError('STORE_REJECTED', 'AccessDenied: object is retained'));

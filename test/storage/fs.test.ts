@@ -82,6 +82,12 @@ test('put, head, get, list and delete round-trip objects with their tags', async
   assert.deepEqual((await collect(store.list('calls/2024/0'))).length, 3, 'a prefix need not end at a folder');
   assert.deepEqual((await collect(store.list('calls/2024/05/b'))).map((o) => o.key), ['calls/2024/05/b.rgw']);
   assert.deepEqual(await collect(store.list('nothing/here')), []);
+  assert.deepEqual(await store.folders(''), ['calls']);
+  assert.deepEqual(await store.folders('calls/2024/'), ['05', '06'], 'the folders directly under the prefix, not their files');
+  assert.deepEqual(await store.folders('calls/2024/05/'), [], 'files only');
+  assert.deepEqual(await store.folders('nothing/'), []);
+  await assert.rejects(store.folders('calls/20'), isCode('STORE_REJECTED'));
+  await assert.rejects(store.folders('../'), isCode('STORE_REJECTED'));
 
   await store.delete('calls/2024/05/a.rgw');
   await store.delete('calls/2024/05/a.rgw');

@@ -1,6 +1,7 @@
 /**
- * Listing for the store: ListObjectsV2 page by page, and every version of one
- * key (what a delete in an Object Lock bucket has to remove).
+ * Listing for the store: ListObjectsV2 page by page, the folders under a
+ * prefix, and every version of one key (what a delete in an Object Lock
+ * bucket has to remove).
  */
 import { ListObjectsV2Command, ListObjectVersionsCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { ListedObject } from '../store.js';
@@ -23,6 +24,18 @@ export async function* listObjects(req: ListRequest): AsyncIterable<ListedObject
     for (const o of page.Contents ?? []) if (o.Key !== undefined) yield { key: req.storeKey(o.Key), size: o.Size ?? 0 };
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token !== undefined);
+}
+
+/** The names of the folders directly under `req.prefix` (which ends in `/`, or is empty): S3's common prefixes at the delimiter. */
+export async function listFolders(req: ListRequest): Promise<string[]> {
+  const names: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await req.client.send(new ListObjectsV2Command({ Bucket: req.bucket, Prefix: req.prefix, Delimiter: '/', ContinuationToken: token, MaxKeys: req.pageSize }));
+    for (const p of page.CommonPrefixes ?? []) if (p.Prefix !== undefined) names.push(p.Prefix.slice(req.prefix.length, -1));
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token !== undefined);
+  return names.sort();
 }
 
 /** Version ids of exactly `objectKey`, delete markers included unless `markers` is false. */
