@@ -1,9 +1,8 @@
 /**
  * A call's id: a UUID in the time-ordered form (RFC 9562, version 7), whose
  * first 48 bits are the millisecond it was made. The call's objects are filed
- * under the day its capture started (recording/layout.ts), minutes at most
- * after the id was made, so the id alone says which few day folders hold the
- * call: a hold, an erasure or an export lists those instead of the whole
+ * under the day its capture started (recording/layout.ts), when the agent
+ * answered, so the id alone says which few day folders hold the call: a hold, an erasure or an export lists those instead of the whole
  * store, which on a large S3 store takes minutes.
  */
 import { randomBytes } from 'node:crypto';
@@ -27,11 +26,12 @@ export function callIdTime(id: string): Date | undefined {
 }
 
 /**
- * The times whose UTC days can hold the call's objects: the id's own, the
- * day after (a call answered after midnight) and the day before (a clock
- * stepped back in between). Undefined for an id without a time in it.
+ * The times whose UTC days can hold the call's objects: the id's own; the
+ * two after, for a call answered after midnight (the ring timeout may be up
+ * to a day, and the announcement comes before it); and the day before, for a
+ * clock stepped back in between. Undefined for an id without a time in it.
  */
 export function callIdDays(id: string): Date[] | undefined {
   const at = callIdTime(id)?.getTime();
-  return at === undefined ? undefined : [at - DAY_MS, at, at + DAY_MS].map((t) => new Date(t));
+  return at === undefined ? undefined : [at - DAY_MS, at, at + DAY_MS, at + 2 * DAY_MS].map((t) => new Date(t));
 }

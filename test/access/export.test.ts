@@ -39,13 +39,13 @@ async function storeWithCalls(t: TestContext): Promise<{ store: ListingStore; id
 test('a call id with its time in it is looked for only in the days it names, under each line', async (t) => {
   const { store, id, keys } = await storeWithCalls(t);
   assert.deepEqual((await objectsOfCall(store, id)).map((o) => o.key), keys);
-  assert.equal(store.listed.length, 6, 'two lines, three days each');
+  assert.equal(store.listed.length, 8, 'two lines, four days each');
   assert.ok(store.listed.every((p) => p.endsWith(`/${id}/`)), `only the call's own folders: ${store.listed.join(', ')}`);
   assert.ok(!store.listed.some((p) => p.startsWith('holds/') || p.startsWith('audit/')), 'not the store\'s own folders');
 
   store.listed.length = 0;
   assert.deepEqual((await objectsOfCall(store, id.toUpperCase(), 'helpline/')).map((o) => o.key), keys, 'the line named, the id in capitals');
-  assert.deepEqual(store.listed, ['2026/12/06', '2026/12/07', '2026/12/08'].map((day) => `helpline/${day}/${id}/`));
+  assert.deepEqual(store.listed, ['2026/12/06', '2026/12/07', '2026/12/08', '2026/12/09'].map((day) => `helpline/${day}/${id}/`));
 
   store.listed.length = 0;
   assert.deepEqual((await objectsOfCall(store, id, 'helpline/2026/12/08/')).map((o) => o.key), keys);

@@ -15,9 +15,9 @@ test('a call id is a version-7 UUID holding the millisecond it was made, and ids
   assert.ok(Math.abs((callIdTime(newCallId())?.getTime() ?? 0) - Date.now()) < 5000, 'made now by default');
 });
 
-test('the days a call\'s objects can be under: the id\'s day, the one after and the one before; none for an id without a time', () => {
+test('the days a call\'s objects can be under: the id\'s day, the two after and the one before; none for an id without a time', () => {
   const id = newCallId(Date.parse('2026-12-07T23:59:59.123Z'));
-  assert.deepEqual(callIdDays(id)?.map((d) => d.toISOString().slice(0, 10)), ['2026-12-06', '2026-12-07', '2026-12-08']);
+  assert.deepEqual(callIdDays(id)?.map((d) => d.toISOString().slice(0, 10)), ['2026-12-06', '2026-12-07', '2026-12-08', '2026-12-09']);
   assert.equal(callIdTime(id.toUpperCase())?.toISOString(), '2026-12-07T23:59:59.123Z', 'as typed in capitals');
   for (const other of [randomUUID(), 'Call-7@pstn', '', `${id}x`]) {
     assert.equal(callIdTime(other), undefined, other);
