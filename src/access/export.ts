@@ -151,28 +151,46 @@ function gapsBetweenSegments(perLeg: ReadonlyMap<string, readonly { offset: numb
 }
 
 /**
- * Checks the segments the manifest lists against the call's keys, adding to
- * `keys` each one found elsewhere: a call recorded before every segment was
- * filed under the call's own day, that ran past midnight, has its later
- * segments in the next day's folder. A segment the store does not hold at all
- * (not uploaded yet, or lost) is refused by name, or with `allowIncomplete`
- * noted: an export never leaves part of a call out in silence.
+ * The segments the manifest lists that `keys` (what a listing found of the
+ * call) lacks, looked up one by one: `found` are in the store after all (a
+ * call recorded before every segment was filed under the call's own day,
+ * that ran past midnight, has its later segments in the next day's folder);
+ * `absent` are not (not uploaded yet, or lost). An opted-out caller's
+ * discarded audio was deleted on purpose, so it is neither.
  */
-async function findListedSegments(store: ObjectStore, manifest: Manifest, keys: string[], allowIncomplete: boolean): Promise<string[]> {
+export async function unlistedSegments(store: ObjectStore, manifest: Manifest, listed: (key: string) => boolean): Promise<{ found: string[]; absent: ManifestSegment[] }> {
+  const found: string[] = [];
   const absent: ManifestSegment[] = [];
   for (const s of manifest.segments) {
-    // An opted-out caller's audio was deleted on purpose; the manifest's opt-out note says so.
-    if (s.discarded === true || keys.includes(s.key)) continue;
-    if (await store.head(s.key)) keys.push(s.key);
+    if (s.discarded === true || listed(s.key)) continue;
+    if (await store.head(s.key)) found.push(s.key);
     else absent.push(s);
   }
+  return { found, absent };
+}
+
+/** How a segment the store does not hold is named to an auditor. */
+export function absentSegmentNote(s: ManifestSegment): string {
+  return `${s.leg} segment ${s.segment} is not in the store${s.failure !== undefined ? ` (${s.failure})` : ''}: ${s.key}`;
+}
+
+/**
+ * Adds to `keys` the segments the manifest lists that are stored elsewhere,
+ * and refuses the ones the store does not hold by name, or with
+ * `allowIncomplete` notes them: an export never leaves part of a call out in
+ * silence.
+ */
+async function withListedSegments(store: ObjectStore, manifest: Manifest, keys: string[], allowIncomplete: boolean): Promise<string[]> {
+  const known = new Set(keys);
+  const { found, absent } = await unlistedSegments(store, manifest, (key) => known.has(key));
+  keys.push(...found);
   keys.sort();
   if (absent.length === 0) return [];
   if (!allowIncomplete) {
     const named = absent.map((s) => `${s.leg} segment ${s.segment} (${s.key})`).join(', ');
     throw new RecgwError('SEGMENT_MISSING', `the store does not hold ${named}, which the call's manifest lists (not uploaded yet, or lost); --allow-incomplete exports the rest`);
   }
-  return absent.map((s) => `${s.leg} segment ${s.segment} is not in the store${s.failure !== undefined ? ` (${s.failure})` : ''}: ${s.key}`);
+  return absent.map(absentSegmentNote);
 }
 
 export async function exportCall(
@@ -189,7 +207,7 @@ export async function exportCall(
   const manifest = manifestKey ? openManifest(await streamToBuffer(await store.get(manifestKey)), kdk) : undefined;
   if (!manifest) notes.push('no manifest found');
   else if (manifest.stage !== 'final') notes.push('the call has no final manifest: it did not end normally (gateway stopped or crashed)');
-  if (manifest) notes.push(...(await findListedSegments(store, manifest, keys, opts.allowIncomplete ?? false)));
+  if (manifest) notes.push(...(await withListedSegments(store, manifest, keys, opts.allowIncomplete ?? false)));
   for (const w of manifest?.pausedWindows ?? []) notes.push(`paused ${w.start} to ${w.end ?? 'end'} (${w.trigger}, by ${w.by})`);
   for (const t of manifest?.transfers ?? []) {
     notes.push(`transfer (${t.shape}) at ${t.at} to ${t.target}${t.to !== undefined ? ` (operator ${t.to})` : ''}: capture ${t.action === 'none' ? 'already stopped' : t.action === 'stop' ? 'stopped' : t.action === 'pause' ? 'paused' : 'split'}${t.reason !== undefined ? ` (${t.reason})` : ''}`);

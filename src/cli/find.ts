@@ -4,8 +4,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { exportCall } from '../access/export.js';
-import { findCalls, type FindQuery } from '../access/find.js';
+import { absentSegmentNote, exportCall } from '../access/export.js';
+import { findCalls, isWhole, type FindQuery } from '../access/find.js';
 import { defaultReleaser, recordRelease } from '../access/releases.js';
 import { loadCommandConfig } from '../config/load.js';
 import { loadDecryptionKey } from '../crypto/keys.js';
@@ -20,10 +20,12 @@ export const FIND_USAGE = `usage: recgw find (--number NUMBER | --line NAME) --p
   list every call to or from NUMBER (compared by digits, and by the last nine
   where both have as many, so 07700 900123 and +44 7700 900123 are one), or
   without --number every call of the line, by opening each call's encrypted
-  manifest with the private key; each incomplete recording is marked, and
-  counted at the end. With --out,
-  write a copy of each call there, one folder per call, after recording the
-  release (who, why, which calls) in the store; --reason is required then.
+  manifest with the private key; each incomplete recording (one the manifest
+  says is incomplete, or with a segment the store does not hold) is marked,
+  and counted at the end. With --out, write a copy of each call there, one
+  folder per call, after recording the release (who, why, which calls) in the
+  store; --reason is required then. --from and --to (UTC days) narrow what is
+  read: a month's search reads that month's folders only.
 `;
 
 export async function runFind(args: readonly string[], out: { write(s: string): unknown } = process.stdout): Promise<number> {
@@ -58,9 +60,10 @@ export async function runFind(args: readonly string[], out: { write(s: string): 
   for (const f of r.found) {
     const m = f.manifest;
     const matched = f.matched.length > 0 ? `  (${f.matched.join(' and ')})` : '';
-    out.write(`${m.startedAt}  ${f.folder}  line ${m.line}  ${m.direction}  ${m.callerNumber} -> ${m.calledNumber}  operator ${m.operator ?? 'unknown'}${matched}${m.complete ? '' : '  INCOMPLETE'}\n`);
+    out.write(`${m.startedAt}  ${f.folder}  line ${m.line}  ${m.direction}  ${m.callerNumber} -> ${m.calledNumber}  operator ${m.operator ?? 'unknown'}${matched}${isWhole(f) ? '' : '  INCOMPLETE'}\n`);
+    for (const s of f.absent) out.write(`  ${absentSegmentNote(s)}\n`);
   }
-  const incomplete = r.found.filter((f) => !f.manifest.complete).length;
+  const incomplete = r.found.filter((f) => !isWhole(f)).length;
   const of = number !== undefined ? `of ${number}` : `of line ${line ?? ''}`;
   out.write(`${r.found.length} ${r.found.length === 1 ? 'call' : 'calls'} ${of} in ${r.manifestsRead} read${incomplete > 0 ? `, ${incomplete} incomplete` : ''}\n`);
   for (const u of r.unreadable) out.write(`not read: ${u.key}: ${u.error}\n`);

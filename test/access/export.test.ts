@@ -6,17 +6,7 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { objectsOfCall } from '../../src/access/export.js';
 import { newCallId } from '../../src/recording/call-id.js';
-import { FsStore } from '../../src/storage/fs.js';
-import type { ListedObject } from '../../src/storage/store.js';
-
-/** A real fs store that remembers what it was asked to list. */
-class ListingStore extends FsStore {
-  readonly listed: string[] = [];
-  override list(prefix: string): AsyncIterable<ListedObject> {
-    this.listed.push(prefix);
-    return super.list(prefix);
-  }
-}
+import { ListingStore } from '../helpers/recordings.js';
 
 async function storeWithCalls(t: TestContext): Promise<{ store: ListingStore; id: string; keys: string[] }> {
   const dir = await mkdtemp(join(tmpdir(), 'recgw-find-call-'));

@@ -14,10 +14,11 @@ import { callWithin } from '../../src/cli/export.js';
 import { RecordingSealer } from '../../src/crypto/format.js';
 import { generateKeyPair, loadEncryptionKey, type KeyEncryptionKey } from '../../src/crypto/keys.js';
 import { encodeG711 } from '../../src/media/g711.js';
-import { keySafe, manifestKey, objectKey } from '../../src/recording/layout.js';
+import { keySafe, objectKey } from '../../src/recording/layout.js';
 import type { Manifest } from '../../src/recording/manifest.js';
 import type { SegmentInfo } from '../../src/recording/writer.js';
 import { FsStore } from '../../src/storage/fs.js';
+import { putManifest } from '../helpers/recordings.js';
 
 const CLI = ['--import', 'tsx', join(import.meta.dirname, '../../src/cli/main.ts')];
 
@@ -36,13 +37,6 @@ function seal(kek: KeyEncryptionKey, info: SegmentInfo, audio: Buffer, opts: { d
     if (!(final && opts.dropFinal)) parts.push(record);
   }
   return Buffer.concat(parts);
-}
-
-/** Seals a call's final manifest into the store, where the gateway would file it. */
-async function putManifest(store: FsStore, kek: KeyEncryptionKey, manifest: Manifest): Promise<void> {
-  const sealer = new RecordingSealer({ kind: 'manifest', codec: 'none', sampleRate: 0, leg: 'none', callId: manifest.callId, segment: 0, startedAt: manifest.startedAt }, kek);
-  const key = manifestKey(manifest.line, manifest.callId, new Date(manifest.startedAt), 'final');
-  await store.put(key, Buffer.concat([sealer.headerBytes, sealer.seal(Buffer.from(JSON.stringify(manifest)), true)]), { tags: {} });
 }
 
 function recgw(args: string[]): { code: number | null; out: string; err: string } {

@@ -4,7 +4,7 @@
  * is written, a manifest sealed for another key is named rather than passed
  * over, and with --out each call is copied after the release is recorded in
  * the store. `recgw export` records its release too. An auditor lists a
- * line's calls, the incomplete ones marked.
+ * line's calls, the incomplete ones marked, and the objects the store lost.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -15,7 +15,7 @@ import type { Release } from '../../src/access/releases.js';
 import { RecordingSealer } from '../../src/crypto/format.js';
 import { generateKeyPair, loadEncryptionKey } from '../../src/crypto/keys.js';
 import { manifestKey } from '../../src/recording/layout.js';
-import { streamToBuffer } from '../../src/access/export.js';
+import { objectsOfCall, streamToBuffer } from '../../src/access/export.js';
 import { FsStore } from '../../src/storage/fs.js';
 import { startCall } from '../helpers/calls.js';
 import { startTestGateway } from '../helpers/gateway.js';
@@ -88,5 +88,13 @@ test('recgw find lists a caller\'s calls, names what it cannot read, and release
   assert.match(line.out, new RegExp(`${summary.callId}  line helpline  inbound  07700900123 -> 1000  operator \\S+\\n`), 'whole: no mark');
   assert.match(line.out, /crashed-call {2}line helpline .* INCOMPLETE\n/);
   assert.match(line.out, /2 calls of line helpline in 3 read, 1 incomplete/);
+
+  // An object lost from the store after the call (deleted by hand, a bucket rule): the search says which.
+  const agentKey = (await objectsOfCall(store, summary.callId)).map((o) => o.key).find((k) => k.endsWith('/agent-1.rec'));
+  assert.ok(agentKey);
+  await store.delete(agentKey);
+  const lost = recgw(['find', '--line', 'helpline', '--from', day, '--to', day, ...key]);
+  assert.match(lost.out, new RegExp(`${summary.callId}  line helpline .* INCOMPLETE\n  agent segment 1 is not in the store: ${agentKey}\n`));
+  assert.match(lost.out, /2 calls of line helpline in 3 read, 2 incomplete/);
   assert.equal(recgw(['find', ...key]).code, 2, 'neither a number nor a line: refused, never the whole store');
 });
