@@ -21,7 +21,7 @@ import { measureSealing } from './crypto.js';
 import { measureInbandDtmf } from './inband-dtmf.js';
 import { measureRecording } from './recording.js';
 import { measureScrape } from './metrics.js';
-import { measureRetention } from './retention.js';
+import { measureRetention, measureS3Sweep } from './retention.js';
 import { measurePaired, PAIRED_STAGES, type PairedFigures } from './recording-cost.js';
 import { measureRelay, type Capturing, type RelayFigures } from './relay.js';
 
@@ -92,7 +92,11 @@ if (retentionCalls > 0) {
   const r = await measureRetention(retentionCalls);
   console.log(`retention sweep over an fs store of ${r.calls} calls (${r.objects} objects; a third expired, a third kept, a third younger than 14 days), beside listing every object once`);
   console.log(`list ${f1(r.listMs)} ms (${f1((r.listMs * 1000) / r.objects)} us/object); sweep ${f1(r.sweepMs)} ms (${f1((r.sweepMs * 1000) / r.calls)} us/call), ${r.examined} calls read, ${r.deleted} deleted; sweep/list ${ratio(r.sweepMs, r.listMs)}`);
+  console.log(`the same sweep reading one call at a time ${f1(r.sweepOneByOneMs)} ms; one at a time/read ahead ${ratio(r.sweepOneByOneMs, r.sweepMs)}`);
   console.log(`at this pace a store of a million calls takes about ${f1((r.sweepMs / r.calls) * 1e6 / 60_000)} minutes to sweep`);
+  const s3 = await measureS3Sweep(Math.min(retentionCalls, 600));
+  if (s3) console.log(`on the S3-compatible server (loopback), ${s3.calls} calls: sweep ${f1(s3.sweepMs)} ms, reading one call at a time ${f1(s3.sweepOneByOneMs)} ms; ${ratio(s3.sweepOneByOneMs, s3.sweepMs)}; ${s3.examined} read, ${s3.deleted} deleted`);
+  else console.log('the S3-compatible server is not installed: no S3 sweep (node scripts/ensure-deps.mjs installs it)');
   console.log(`finding one call's objects (a hold, an erasure, an export): by its id ${f2(r.findMs)} ms (median of 21); by an id without a time, the whole store listed, ${f1(r.findLegacyMs)} ms; ${ratio(r.findLegacyMs, r.findMs)}\n`);
 }
 

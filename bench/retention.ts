@@ -4,9 +4,11 @@
  * a third within their retention and a third younger than the shortest one.
  * Beside it, in the same run, the walk it cannot do without: listing every
  * object of the store once. What the sweep adds over that walk is its heads
- * and deletes. And finding one call's objects, as a hold, an erasure or an
- * export does: by an id with its time in it, against an earlier version's id,
- * which takes that whole walk.
+ * and deletes. The sweep reads several calls' expiry at once; an identical
+ * store swept one call at a time is its baseline, on the fs store and on the
+ * S3-compatible server when it is installed. And finding one call's objects,
+ * as a hold, an erasure or an export does: by an id with its time in it,
+ * against an earlier version's id, which takes that whole walk.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,6 +21,9 @@ import { manifestKey, objectKey, recordingTags } from '../src/recording/layout.j
 import { Holds } from '../src/retention/holds.js';
 import { sweepExpired } from '../src/retention/sweep.js';
 import { FsStore } from '../src/storage/fs.js';
+import { S3Store } from '../src/storage/s3.js';
+import type { ObjectStore } from '../src/storage/store.js';
+import { s3ServerAvailable, startS3Server } from '../test/helpers/s3-server.js';
 
 export interface RetentionFigures {
   readonly calls: number;
@@ -26,6 +31,8 @@ export interface RetentionFigures {
   /** Listing every object once: the baseline. */
   readonly listMs: number;
   readonly sweepMs: number;
+  /** The same sweep over an identical store, reading one call at a time: the baseline of the read-ahead. */
+  readonly sweepOneByOneMs: number;
   readonly examined: number;
   readonly deleted: number;
   /** Finding one call's objects by its id: the median of 21 calls. */
@@ -36,7 +43,7 @@ export interface RetentionFigures {
 
 const DAY = 86_400_000;
 
-async function fill(store: FsStore, calls: number, now: number): Promise<{ objects: number; ids: string[] }> {
+async function fill(store: ObjectStore, calls: number, now: number): Promise<{ objects: number; ids: string[] }> {
   const body = Buffer.alloc(256, 1);
   let objects = 0;
   const ids: string[] = [];
@@ -69,10 +76,26 @@ async function timeFind(store: FsStore, id: string): Promise<number> {
   return ms;
 }
 
+/** Sweeps the store, after an identical one swept reading one call at a time; both deleting the same calls. */
+async function sweepBoth(one: ObjectStore, ahead: ObjectStore, calls: number): Promise<{ sweepMs: number; sweepOneByOneMs: number; examined: number; deleted: number }> {
+  const now = Date.now();
+  await fill(one, calls, now);
+  await fill(ahead, calls, now);
+  const audit: AuditSink = { append: () => Promise.resolve() };
+  const t0 = performance.now();
+  const base = await sweepExpired({ store: one, holds: new Holds(one), audit, log: silentLogger(), readAhead: 1 });
+  const sweepOneByOneMs = performance.now() - t0;
+  const t1 = performance.now();
+  const report = await sweepExpired({ store: ahead, holds: new Holds(ahead), audit, log: silentLogger() });
+  const sweepMs = performance.now() - t1;
+  if (base.deleted !== report.deleted || base.examined !== report.examined) throw new Error(`the sweeps differ: ${JSON.stringify([base, report])}`);
+  return { sweepMs, sweepOneByOneMs, examined: report.examined, deleted: report.deleted };
+}
+
 export async function measureRetention(calls: number): Promise<RetentionFigures> {
   const dir = await mkdtemp(join(tmpdir(), 'recgw-bench-retention-'));
   try {
-    const store = new FsStore({ dir });
+    const store = new FsStore({ dir: join(dir, 'a') });
     const now = Date.now();
     const { objects, ids } = await fill(store, calls, now);
     const finds: number[] = [];
@@ -84,12 +107,37 @@ export async function measureRetention(calls: number): Promise<RetentionFigures>
     for await (const o of store.list('')) if (o.size > 0) listed++;
     const listMs = performance.now() - t0;
     if (listed !== objects) throw new Error(`listed ${listed} of ${objects} objects`);
-    const audit: AuditSink = { append: () => Promise.resolve() };
-    const t1 = performance.now();
-    const report = await sweepExpired({ store, holds: new Holds(store), audit, log: silentLogger() });
-    const sweepMs = performance.now() - t1;
-    return { calls, objects, listMs, sweepMs, examined: report.examined, deleted: report.deleted, findMs, findLegacyMs };
+    await rm(join(dir, 'a'), { recursive: true, force: true });
+    const swept = await sweepBoth(new FsStore({ dir: join(dir, 'one') }), new FsStore({ dir: join(dir, 'ahead') }), calls);
+    return { calls, objects, listMs, ...swept, findMs, findLegacyMs };
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export interface S3SweepFigures {
+  readonly calls: number;
+  readonly sweepMs: number;
+  readonly sweepOneByOneMs: number;
+  readonly examined: number;
+  readonly deleted: number;
+}
+
+/** The sweep over the S3-compatible server on loopback, when it is installed: undefined otherwise. */
+export async function measureS3Sweep(calls: number): Promise<S3SweepFigures | undefined> {
+  if (!s3ServerAvailable()) return undefined;
+  const server = await startS3Server();
+  const stores: S3Store[] = [];
+  try {
+    await server.createBucket('bench');
+    const store = (prefix: string): S3Store => {
+      const s = new S3Store({ bucket: 'bench', prefix, endpoint: server.endpoint, region: server.region, forcePathStyle: true, credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey } });
+      stores.push(s);
+      return s;
+    };
+    return { calls, ...(await sweepBoth(store('one'), store('ahead'), calls)) };
+  } finally {
+    for (const s of stores) s.close();
+    await server.shutdown();
   }
 }

@@ -214,3 +214,51 @@ test('the sweep stops at the first deletion it cannot audit, and says so', async
   assert.deepEqual(await present(e.store, a), []);
   assert.deepEqual(await present(e.store, b), b, 'no more deletions without a record of them');
 });
+
+/** A real fs store whose heads take a while, as a round trip to S3 does, counting how many are under way at once. */
+class DistantStore extends FsStore {
+  inFlight = 0;
+  maxInFlight = 0;
+  readonly deleted: string[] = [];
+  override async head(key: string): ReturnType<FsStore['head']> {
+    this.maxInFlight = Math.max(this.maxInFlight, ++this.inFlight);
+    try {
+      await new Promise((r) => setTimeout(r, 5));
+      return await super.head(key);
+    } finally {
+      this.inFlight--;
+    }
+  }
+  override async delete(key: string): Promise<void> {
+    this.deleted.push(key);
+    await super.delete(key);
+  }
+}
+
+test('the sweep reads several calls\' expiry at once, but deletes and audits one call at a time, in key order, and still stops at the first it cannot audit', async (t) => {
+  const e = await env(t);
+  const store = new DistantStore({ dir: join(e.dir, 'distant') });
+  const calls: string[][] = [];
+  // Twenty calls, every other one expired; the others within their retention (one head settles each).
+  for (let i = 0; i < 20; i++) calls.push(await putCall(store, { callId: `call-${String(i).padStart(2, '0')}`, startedAt: daysAgo(100, i * 1000), retentionDays: i % 2 === 0 ? 90 : 365 }));
+  const expired = calls.filter((_, i) => i % 2 === 0);
+
+  const report = await sweep(e, store);
+  assert.equal(report.error, undefined);
+  assert.deepEqual([report.examined, report.deleted], [20, 10]);
+  assert.ok(store.maxInFlight > 1 && store.maxInFlight <= 8, `reads overlapped, at most 8 at once: ${store.maxInFlight}`);
+  // Each call's objects went together, its manifests last, and the calls in key order.
+  assert.deepEqual(store.deleted, expired.flatMap((keys) => [...keys].sort((a, b) => Number(a.includes('/manifest')) - Number(b.includes('/manifest')) || (a < b ? -1 : 1))));
+  assert.deepEqual((await auditRecords(e.auditFile)).map((r) => r.callId), expired.map((_, i) => `call-${String(i * 2).padStart(2, '0')}`));
+  for (const keys of calls.filter((_, i) => i % 2 === 1)) assert.deepEqual(await present(store, keys), keys);
+
+  // With calls read ahead, a failed audit record still stops the deletions right there.
+  const more: string[][] = [];
+  for (let i = 0; i < 12; i++) more.push(await putCall(store, { callId: `more-${String(i).padStart(2, '0')}`, startedAt: daysAgo(100, i * 1000), retentionDays: 90 }));
+  let appended = 0;
+  const failing: AuditSink = { append: () => (++appended >= 3 ? Promise.reject(new Error('disk full')) : Promise.resolve()) };
+  const stopped = await sweep(e, store, failing);
+  assert.equal(stopped.error, 'the audit log could not be written');
+  assert.equal(stopped.deleted, 3);
+  for (const keys of more.slice(3)) assert.deepEqual(await present(store, keys), keys, 'nothing past the call it could not audit');
+});
