@@ -89,7 +89,7 @@ export async function findCalls(store: ObjectStore, kdk: KeyDecryptionKey, q: Fi
   const manifests = new Map<string, { key: string; folder: string; prefix: string; final: boolean; names: readonly string[] }>();
   // A listing gives a folder's keys together: the current call's names are kept until the next call's come.
   let current: { prefix: string; names: string[] } | undefined;
-  const settle = (): void => {
+  const keepNames = (): void => {
     if (!current) return;
     const m = manifests.get(current.prefix);
     if (m) m.names = current.names;
@@ -100,7 +100,7 @@ export async function findCalls(store: ObjectStore, kdk: KeyDecryptionKey, q: Fi
       if (!k) continue;
       if ((q.from !== undefined && k.day < q.from) || (q.to !== undefined && k.day > q.to)) continue;
       if (current?.prefix !== k.prefix) {
-        settle();
+        keepNames();
         current = { prefix: k.prefix, names: [] };
       }
       current.names.push(k.name);
@@ -110,7 +110,7 @@ export async function findCalls(store: ObjectStore, kdk: KeyDecryptionKey, q: Fi
       if (!known || (final && !known.final)) manifests.set(k.prefix, { key: o.key, folder: k.folder, prefix: k.prefix, final, names: [] });
     }
   }
-  settle();
+  keepNames();
   const found: FoundCall[] = [];
   const unreadable: { key: string; error: string }[] = [];
   for (const { key, folder, prefix, names } of manifests.values()) {

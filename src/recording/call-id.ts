@@ -2,8 +2,9 @@
  * A call's id: a UUID in the time-ordered form (RFC 9562, version 7), whose
  * first 48 bits are the millisecond it was made. The call's objects are filed
  * under the day its capture started (recording/layout.ts), when the agent
- * answered, so the id alone says which few day folders hold the call: a hold, an erasure or an export lists those instead of the whole
- * store, which on a large S3 store takes minutes.
+ * answered, so the id alone says which few day folders hold the call: a
+ * hold, an erasure or an export lists those instead of the whole store,
+ * which on a large S3 store takes minutes.
  */
 import { randomBytes } from 'node:crypto';
 
