@@ -255,19 +255,13 @@ export async function verifyAuditLog(file: string): Promise<AuditVerification> {
   let prev = GENESIS_HASH;
   let records = 0;
   let pending = '';
-  const check = (line: string): boolean => {
-    const hash = checkLine(line, prev, records + 1);
-    if (hash === undefined) return false;
-    prev = hash;
-    records++;
-    return true;
-  };
   for await (const chunk of createReadStream(file, { encoding: 'utf8' })) {
     const lines = (pending + (chunk as string)).split('\n');
     pending = lines.pop() ?? '';
-    for (const line of lines) {
-      if (!check(line)) return { ok: false, records, brokenAt: records + 1 };
-    }
+    const { lastHash, checked } = checkRecords(lines, prev, records + 1);
+    records += checked;
+    if (lastHash === undefined) return { ok: false, records, brokenAt: records + 1 };
+    prev = lastHash;
   }
   // Text after the last newline is a torn append (AuditLog.open cuts it): not a record.
   if (pending !== '') return { ok: false, records, brokenAt: records + 1 };
