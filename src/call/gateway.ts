@@ -59,7 +59,7 @@ export interface DrainState {
   readonly deadline: string;
 }
 
-/** Retry-After of a 503 to a new call or an OPTIONS ping while draining (a spool-full refusal says the same). */
+/** Retry-After of a 503 to a new call: while draining (OPTIONS pings too), or refused for a full spool. */
 const RETRY_AFTER_S = 60;
 /** How often a drain says how many calls are still up. */
 const DRAIN_REPORT_MS = 60_000;
@@ -309,7 +309,7 @@ export class Gateway extends TypedEmitter<GatewayEvents> {
       this.stats.recordingUnavailable++;
       if (line.onRecordingFailure === 'reject') {
         this.log.error({ line: line.name, policy: 'reject' }, 'recording unavailable (spool full): call refused');
-        res.send(503, { reason: 'Service Unavailable', headers: { 'Retry-After': '60' } });
+        res.send(503, { reason: 'Service Unavailable', headers: { 'Retry-After': String(RETRY_AFTER_S) } });
         return;
       }
       this.log.error({ line: line.name, policy: 'continue' }, 'recording unavailable (spool full): call carried unrecorded');
