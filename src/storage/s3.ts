@@ -209,7 +209,8 @@ export class S3Store implements ObjectStore {
 
   async folders(prefix: string): Promise<string[]> {
     try {
-      return await listFolders({ client: this.client, bucket: this.bucket, prefix: this.objectKey(prefix), pageSize: this.opts.listPageSize ?? 1000, storeKey: (k) => this.storeKey(k) });
+      // The names are relative to the prefix, so the store's own prefix never shows in them.
+      return await listFolders({ client: this.client, bucket: this.bucket, prefix: this.objectKey(prefix), pageSize: this.opts.listPageSize ?? 1000 });
     } catch (err) {
       throw storageErrorOf(err, `list the folders of ${prefix}`);
     }

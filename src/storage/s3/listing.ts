@@ -27,7 +27,7 @@ export async function* listObjects(req: ListRequest): AsyncIterable<ListedObject
 }
 
 /** The names of the folders directly under `req.prefix` (which ends in `/`, or is empty): S3's common prefixes at the delimiter. */
-export async function listFolders(req: ListRequest): Promise<string[]> {
+export async function listFolders(req: Omit<ListRequest, 'storeKey'>): Promise<string[]> {
   const names: string[] = [];
   let token: string | undefined;
   do {
