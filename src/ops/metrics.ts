@@ -64,14 +64,20 @@ class Exposition {
   }
 
   private family(name: string, type: 'counter' | 'gauge', help: string, value: number | readonly Sample[]): void {
-    this.lines.push(`# HELP ${name} ${help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}`, `# TYPE ${name} ${type}`);
+    this.lines.push(`# HELP ${name} ${escaped(help)}`, `# TYPE ${name} ${type}`);
     const samples: readonly Sample[] = typeof value === 'number' ? [[{}, value]] : value;
     for (const [labels, v] of samples) this.lines.push(`${name}${labelText(labels)} ${numberText(v)}`);
   }
 }
 
+/** Backslashes and line breaks escaped, as HELP text and label values both need. */
+function escaped(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+}
+
 function labelText(labels: Labels): string {
-  const pairs = Object.entries(labels).map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`);
+  // A label value is quoted, so its quotes are escaped too (after the backslashes, which escaped() doubled).
+  const pairs = Object.entries(labels).map(([k, v]) => `${k}="${escaped(v).replace(/"/g, '\\"')}"`);
   return pairs.length > 0 ? `{${pairs.join(',')}}` : '';
 }
 
