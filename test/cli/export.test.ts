@@ -4,7 +4,6 @@
  * --allow-incomplete, the wrong key refused.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,8 +18,7 @@ import type { Manifest } from '../../src/recording/manifest.js';
 import type { SegmentInfo } from '../../src/recording/writer.js';
 import { FsStore } from '../../src/storage/fs.js';
 import { putManifest } from '../helpers/recordings.js';
-
-const CLI = ['--import', 'tsx', join(import.meta.dirname, '../../src/cli/main.ts')];
+import { recgw } from '../helpers/cli.js';
 
 function tone(seconds: number, hz: number): Buffer {
   const pcm = Buffer.alloc(seconds * 8000 * 2);
@@ -37,11 +35,6 @@ function seal(kek: KeyEncryptionKey, info: SegmentInfo, audio: Buffer, opts: { d
     if (!(final && opts.dropFinal)) parts.push(record);
   }
   return Buffer.concat(parts);
-}
-
-function recgw(args: string[]): { code: number | null; out: string; err: string } {
-  const r = spawnSync(process.execPath, [...CLI, ...args], { encoding: 'utf8' });
-  return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
 /** A temp dir (removed after the test) with a key pair, an fs store, and a config naming that store. */

@@ -7,7 +7,6 @@
  * line's calls, the incomplete ones marked, and the objects the store lost.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -19,13 +18,7 @@ import { objectsOfCall, streamToBuffer } from '../../src/access/export.js';
 import { FsStore } from '../../src/storage/fs.js';
 import { startCall } from '../helpers/calls.js';
 import { startTestGateway } from '../helpers/gateway.js';
-
-const CLI = ['--import', 'tsx', join(import.meta.dirname, '../../src/cli/main.ts')];
-
-function recgw(args: string[]): { code: number | null; out: string; err: string } {
-  const r = spawnSync(process.execPath, [...CLI, ...args], { encoding: 'utf8' });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+import { recgw } from '../helpers/cli.js';
 
 test('recgw find lists a caller\'s calls, names what it cannot read, and releases copies on the record; by line, it lists the line\'s calls and marks the incomplete', async (t) => {
   const gw = await startTestGateway({ pipeline: true });

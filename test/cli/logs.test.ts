@@ -14,8 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../../src/cli/free-port.js';
 import { startCall } from '../helpers/calls.js';
 import { startTestGateway, TEST_CONTROL_TOKEN } from '../helpers/gateway.js';
-
-const CLI = ['--import', 'tsx', join(import.meta.dirname, '../../src/cli/main.ts')];
+import { CLI } from '../helpers/cli.js';
 
 test('recgw logs follows a call live with an operator\'s token, only its line, and ends when the gateway stops', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'recgw-logs-'));

@@ -4,7 +4,6 @@
  * recordings are at risk, when the token is refused or when nothing answers.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,19 +13,10 @@ import { freePort } from '../../src/cli/free-port.js';
 import type { HealthView } from '../../src/control/types.js';
 import { startCall } from '../helpers/calls.js';
 import { eventually, startTestGateway, TEST_CONTROL_TOKEN } from '../helpers/gateway.js';
+import { startRecgw, type CliResult } from '../helpers/cli.js';
 
-const CLI = ['--import', 'tsx', join(import.meta.dirname, '../../src/cli/main.ts')];
-
-function recgw(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString('utf8')));
-    child.once('exit', (code) => resolve({ code, out, err }));
-  });
-}
+// The gateway runs in this process: the command must run beside it, not block it.
+const recgw = (args: string[]): Promise<CliResult> => startRecgw(args).done;
 
 test('statusText: the problems first, in words, then the figures an engineer reads', () => {
   const view: HealthView = {
