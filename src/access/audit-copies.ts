@@ -25,7 +25,6 @@ export interface HostAuditCopies {
   readonly problems: string[];
 }
 
-
 interface Open {
   firstSeq: number;
   lastSeq: number;

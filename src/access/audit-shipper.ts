@@ -38,7 +38,6 @@ export interface AuditShippingView {
   readonly lastError?: string;
 }
 
-
 interface Record {
   readonly seq: number;
   readonly hash: string;

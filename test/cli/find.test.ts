@@ -47,7 +47,6 @@ test('recgw find lists a caller\'s calls, names what it cannot read, and release
   assert.match(recgw(['find', '--number', '07700900123', '--to', '2000-01-01', ...key]).out, /0 calls of 07700900123 in 0 read/, 'a range before the call reads nothing');
   assert.match(recgw(['find', '--number', '07700900123', '--from', day, '--to', day, '--line', 'helpline', ...key]).out, /1 call of/);
 
-
   const out = join(gw.storeDir, '..', 'sar-1');
   assert.equal(recgw(['find', '--number', '07700900123', '--out', out, ...key]).code, 2, '--out without --reason is refused');
   assert.ok(!existsSync(out), 'and nothing was written');
