@@ -111,8 +111,13 @@ async function placesOfCall(store: ObjectStore, callId: string, within: string):
   const days = callIdDays(callId);
   const line = LINE_FOLDER.exec(within)?.[1];
   if (days === undefined || (within !== '' && line === undefined)) return [within];
-  const lines = line !== undefined ? [line] : (await store.folders('')).filter((f) => !RESERVED_FOLDERS.includes(f));
+  const lines = line !== undefined ? [line] : await lineFolders(store);
   return lines.flatMap((l) => days.map((day) => callPrefix(l, callId, day)));
+}
+
+/** The lines' folders in the store: every folder at the top but the store's own (holds, releases, audit). */
+export async function lineFolders(store: ObjectStore): Promise<string[]> {
+  return (await store.folders('')).filter((f) => !RESERVED_FOLDERS.includes(f));
 }
 
 function mix(callerWav: string, agentWav: string, out: string): Promise<void> {

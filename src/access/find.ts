@@ -11,10 +11,10 @@
  * reviews what it lists before anything is released.
  */
 import type { KeyDecryptionKey } from '../crypto/keys.js';
-import { keySafe, parseRecordingKey, RESERVED_FOLDERS } from '../recording/layout.js';
+import { keySafe, parseRecordingKey } from '../recording/layout.js';
 import type { Manifest, ManifestSegment } from '../recording/manifest.js';
 import type { ObjectStore } from '../storage/store.js';
-import { openManifest, streamToBuffer, unlistedSegments } from './export.js';
+import { lineFolders, openManifest, streamToBuffer, unlistedSegments } from './export.js';
 import { messageOf } from '../errors.js';
 
 export interface FindQuery {
@@ -66,7 +66,7 @@ export function sameNumber(a: string, b: string): boolean {
  * share (`2026/11/` for a November), so a search of a month reads a month.
  */
 async function placesOfQuery(store: ObjectStore, q: FindQuery): Promise<string[]> {
-  const lines = q.line !== undefined ? [keySafe(q.line)] : (await store.folders('')).filter((f) => !RESERVED_FOLDERS.includes(f));
+  const lines = q.line !== undefined ? [keySafe(q.line)] : await lineFolders(store);
   const days = sharedDays(q.from, q.to);
   return lines.map((line) => `${line}/${days}`);
 }
